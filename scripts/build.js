@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Compile src/ to dist/ and copy the SQL migrations beside the compiled code.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const { cpSync, mkdirSync } = require('node:fs');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+mkdirSync(join(root, 'dist/db/migrations'), { recursive: true });
+cpSync(join(root, 'src/db/migrations'), join(root, 'dist/db/migrations'), { recursive: true });

@@ -1,0 +1,35 @@
+/**
+ * Every side effect of the case workflows. Built once per worker with its dependencies,
+ * so tests can pass their own pool or fetch.
+ */
+import type { Pool } from 'pg';
+import type { CaseEventBatch } from '../domain/caseEvents';
+import { recordCaseEventBatch } from '../db/readModel';
+import { type PartnerSelectionCriteria, selectBestPartner } from './partnerMatching';
+import { deliverPartnerWebhook, type WebhookDelivery } from './webhooks';
+
+export interface ActivityDeps {
+  pool: Pool;
+  fetch?: typeof fetch;
+  webhookTimeoutMs?: number;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const http = { pool: deps.pool, fetch: deps.fetch ?? fetch, timeoutMs: deps.webhookTimeoutMs ?? 10_000 };
+  return {
+    /** Append timeline events and move the case row forward (idempotent by case id + seq). */
+    async recordCaseEvents(batch: CaseEventBatch): Promise<void> {
+      await recordCaseEventBatch(deps.pool, batch);
+    },
+    async selectPartner(criteria: PartnerSelectionCriteria) {
+      return selectBestPartner(deps.pool, criteria);
+    },
+    async deliverWebhook(delivery: WebhookDelivery) {
+      return deliverPartnerWebhook(http, delivery);
+    },
+  };
+}
+
+export type CaseActivities = ReturnType<typeof createActivities>;
+export type { PartnerCandidate, PartnerSelectionCriteria } from './partnerMatching';
+export type { WebhookDelivery, WebhookResult } from './webhooks';

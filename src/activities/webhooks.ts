@@ -1,0 +1,83 @@
+import { createHmac } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Pool } from 'pg';
+
+export interface WebhookDelivery {
+  partnerId: string;
+  event: string;
+  /** Stable across retries of one delivery (workflow id + step), so partners can deduplicate. */
+  deliveryId: string;
+  caseId: string;
+  caseType: string;
+  orderId: string;
+  deadline?: string;
+  case: Record<string, unknown>;
+}
+
+export interface WebhookResult {
+  httpStatus: number;
+  attempt: number;
+}
+
+export function signBody(secret: string, rawBody: string): string {
+  return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
+}
+
+/** 408 and 429 mean "later"; any other 4xx means the partner will never take this body. */
+export function isPermanentHttpFailure(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+/**
+ * POST one event to a partner's webhook. One call = one attempt; Temporal's retry policy
+ * supplies the backoff. Each attempt is logged in `webhook_attempts` for the case timeline.
+ * The URL and secret are read at delivery time, so a rotated secret applies to retries and
+ * no secret ever enters workflow history.
+ */
+export async function deliverPartnerWebhook(
+  deps: { pool: Pool; fetch: typeof fetch; timeoutMs: number },
+  d: WebhookDelivery,
+): Promise<WebhookResult> {
+  const attempt = Context.current().info.attempt;
+  const { rows } = await deps.pool.query<{ webhook_url: string; webhook_secret: string }>(
+    'SELECT webhook_url, webhook_secret FROM partners WHERE id = $1', [d.partnerId]);
+  const partner = rows[0];
+  if (!partner) throw ApplicationFailure.nonRetryable(`partner ${d.partnerId} does not exist`, 'PartnerNotFound');
+
+  const body = JSON.stringify({
+    event: d.event, deliveryId: d.deliveryId, caseId: d.caseId, caseType: d.caseType, orderId: d.orderId,
+    ...(d.deadline ? { deadline: d.deadline } : {}), case: d.case,
+  });
+  let status: number | null = null;
+  let error: string | null = null;
+  try {
+    const res = await deps.fetch(partner.webhook_url, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-signature': signBody(partner.webhook_secret, body),
+        'x-delivery-id': d.deliveryId,
+        'x-event': d.event,
+        'user-agent': 'gongjian-webhooks/1',
+      },
+      signal: AbortSignal.timeout(deps.timeoutMs),
+      redirect: 'manual',
+    });
+    status = res.status;
+    await res.body?.cancel().catch(() => undefined);
+  } catch (err) {
+    error = (err as Error).name === 'TimeoutError' ? `timed out after ${deps.timeoutMs} ms` : (err as Error).message;
+  }
+  await deps.pool.query(
+    `INSERT INTO webhook_attempts (delivery_id, attempt, case_id, partner_id, event, http_status, error)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+    [d.deliveryId, attempt, d.caseId, d.partnerId, d.event, status, error],
+  );
+  if (status !== null && status >= 200 && status < 300) return { httpStatus: status, attempt };
+  const reason = error ?? `partner answered HTTP ${status}`;
+  if (status !== null && isPermanentHttpFailure(status)) {
+    throw ApplicationFailure.nonRetryable(reason, 'WebhookRejected', { httpStatus: status, attempt });
+  }
+  throw ApplicationFailure.retryable(reason, 'WebhookDeliveryFailed', { httpStatus: status, attempt });
+}

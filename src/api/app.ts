@@ -1,0 +1,95 @@
+/** The Express app: security headers, body limits, metrics, audit, the routes of API.md, problem+json errors. */
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import swaggerUi from 'swagger-ui-express';
+import { auditMiddleware } from './audit';
+import { createAuthenticator } from './auth';
+import type { ApiDeps } from './deps';
+import { createMetrics } from './metrics';
+import { HttpProblem, problemMiddleware, sendProblem, unavailable } from './problem';
+import { apiKeyRoutes } from './routes/apiKeys';
+import { auditRoutes } from './routes/audit';
+import { caseRoutes } from './routes/cases';
+import { partnerRoutes } from './routes/partners';
+import { serviceRequestRoutes } from './routes/serviceRequests';
+import { slaPolicyRoutes } from './routes/slaPolicies';
+import { ApiRoutes } from './routing';
+import { z } from './zod';
+
+export const API_INFO = {
+  title: 'Gongjian (共建) case orchestration API',
+  version: '0.1.0',
+  description: 'Resident requests, registration cases and care plans as durable Temporal workflows. Authenticate with `Authorization: Bearer <api key>`.',
+};
+
+/** Every route of the API, declared once (used by the app, the OpenAPI document and the role-matrix test). */
+export function buildRoutes(deps: ApiDeps): ApiRoutes {
+  const routes = new ApiRoutes();
+  opsRoutes(routes, deps);
+  apiKeyRoutes(routes, deps);
+  auditRoutes(routes, deps);
+  partnerRoutes(routes, deps);
+  slaPolicyRoutes(routes, deps);
+  serviceRequestRoutes(routes, deps);
+  caseRoutes(routes, deps);
+  return routes;
+}
+
+function opsRoutes(routes: ApiRoutes, { pool, temporal }: ApiDeps): void {
+  routes.add({
+    method: 'get', path: '/healthz', tag: 'ops', roles: 'public', summary: 'The process is up',
+    responses: { 200: { description: 'up', schema: z.object({ status: z.literal('ok') }) } },
+    handler: async () => ({ status: 200, body: { status: 'ok' } }),
+  });
+  routes.add({
+    method: 'get', path: '/readyz', tag: 'ops', roles: 'public', summary: 'Temporal and Postgres are reachable (else 503)',
+    responses: { 200: { description: 'ready', schema: z.object({ status: z.literal('ready'), checks: z.record(z.string(), z.string()) }) } },
+    handler: async () => {
+      const [db, tmp] = await Promise.allSettled([
+        pool.query('SELECT 1'),
+        temporal.withDeadline(Date.now() + 3000, () => temporal.workflowService.getSystemInfo({})),
+      ]);
+      const checks = { postgres: db.status === 'fulfilled' ? 'ok' : 'unreachable', temporal: tmp.status === 'fulfilled' ? 'ok' : 'unreachable' };
+      if (db.status === 'rejected' || tmp.status === 'rejected') {
+        const down = Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k]) => k).join(' and ');
+        throw new HttpProblem(503, 'Not ready', `${down} unreachable`, { checks }, { 'Retry-After': '5' });
+      }
+      return { status: 200, body: { status: 'ready', checks } };
+    },
+  });
+}
+
+export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes } {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  const metrics = createMetrics();
+  const routes = buildRoutes(deps);
+  const openapi = routes.openApiDocument(API_INFO);
+  const authenticator = createAuthenticator(deps.pool, deps.config.adminApiKeys);
+
+  app.use(metrics.middleware);
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/openapi.json', (_req, res) => { res.json(openapi); });
+  // Swagger UI needs inline styles and its own scripts; relax CSP on /docs only.
+  app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: API_INFO.title }));
+  app.use(helmet());
+  app.use(express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use((req, _res, next) => {
+    // A write must say it sends JSON; anything else is refused rather than silently ignored.
+    if (['POST', 'PUT', 'PATCH'].includes(req.method) && req.headers['content-length'] !== '0' && req.headers['content-type'] && !req.is('application/json') && !req.is('application/*+json')) {
+      return next(new HttpProblem(415, 'Unsupported media type', 'send the body as application/json'));
+    }
+    next();
+  });
+  app.use(auditMiddleware(deps.pool, deps.log));
+  routes.mount(app, (req) => authenticator(req.header('authorization')).catch((err) => {
+    if (err instanceof HttpProblem) throw err;
+    throw unavailable('the key store is unreachable; retry shortly');
+  }));
+  app.use((req, res) => sendProblem(res, new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));
+  app.use(problemMiddleware(deps.log));
+  return { app, routes };
+}

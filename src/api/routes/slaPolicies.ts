@@ -1,0 +1,50 @@
+import { loadSlaPolicies, saveSlaPolicy } from '../../db/slaPolicies';
+import { DEFAULT_SLA_POLICIES, REGISTRATION_DURATIONS, SERVICE_REQUEST_DURATIONS, type SlaPolicy } from '../../domain/sla';
+import { CASE_TYPES, CATEGORIES, URGENCIES } from '../../domain/vocabulary';
+import type { ApiDeps } from '../deps';
+import type { ApiRoutes } from '../routing';
+import { IsoDuration } from '../schemas';
+import { z } from '../zod';
+
+const durations = Object.fromEntries(
+  [...new Set([...SERVICE_REQUEST_DURATIONS, ...REGISTRATION_DURATIONS])].map((k) => [k, IsoDuration.optional()]),
+);
+
+const PutSlaPolicy = z.object({
+  caseType: z.enum(CASE_TYPES),
+  category: z.enum(CATEGORIES).optional(),
+  urgency: z.enum(URGENCIES).optional(),
+  ...durations,
+  maxDispatchAttempts: z.number().int().min(1).max(50).optional(),
+}).strict().superRefine((v, ctx) => {
+  const allowed: readonly string[] = v.caseType === 'service_request' ? [...SERVICE_REQUEST_DURATIONS, 'maxDispatchAttempts'] : REGISTRATION_DURATIONS;
+  const set = Object.keys(v).filter((k) => !['caseType', 'category', 'urgency'].includes(k));
+  for (const k of set) if (!allowed.includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `not a ${v.caseType} duration` });
+  if (set.length === 0) ctx.addIssue({ code: 'custom', path: [], message: `set at least one of: ${allowed.join(', ')}` });
+  if (v.caseType === 'registration' && (v.category || v.urgency)) ctx.addIssue({ code: 'custom', path: ['category'], message: 'registration policies are not split by category or urgency' });
+}).openapi('SlaPolicy');
+
+const PolicyList = z.object({
+  items: z.array(z.record(z.string(), z.unknown())),
+  defaults: z.array(z.record(z.string(), z.unknown())),
+}).openapi('SlaPolicyList');
+
+export function slaPolicyRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
+  routes.add({
+    method: 'get', path: '/v1/sla-policies', tag: 'sla', roles: ['admin', 'supervisor', 'staff'],
+    summary: 'Stored SLA policies, and the shipped defaults they override',
+    responses: { 200: { description: 'policies', schema: PolicyList } },
+    handler: async () => ({ status: 200, body: { items: await loadSlaPolicies(pool), defaults: DEFAULT_SLA_POLICIES } }),
+  });
+
+  routes.add({
+    method: 'put', path: '/v1/sla-policies', tag: 'sla', roles: ['admin', 'supervisor'],
+    summary: 'Set the policy for (caseType, category?, urgency?); the most specific applies when a case starts',
+    body: PutSlaPolicy,
+    responses: { 200: { description: 'the stored policy', schema: z.record(z.string(), z.unknown()) } },
+    handler: async ({ body }) => {
+      await saveSlaPolicy(pool, body as SlaPolicy);
+      return { status: 200, body };
+    },
+  });
+}

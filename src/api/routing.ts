@@ -1,0 +1,144 @@
+/**
+ * One declaration per endpoint: who may call it, what it takes, what it answers. The same
+ * declaration validates requests, checks roles, feeds the OpenAPI document and the
+ * route-by-role test matrix, so none of them can drift from the others.
+ */
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import type { Express, NextFunction, Request, Response } from 'express';
+import type { ZodType } from 'zod';
+import type { Role } from '../domain/vocabulary';
+import type { Principal } from './auth';
+import { forbidden, fromZodError, problemType } from './problem';
+import { z } from './zod';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface HandlerContext<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  principal: Principal;
+  req: Request;
+  res: Response;
+}
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Case the request acted on, for the audit log. */
+  caseId?: string;
+  contentType?: string;
+}
+
+export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
+  method: Method;
+  /** Express-style path: `/v1/partners/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Roles allowed; `public` routes need no key. */
+  roles: readonly Role[] | 'public';
+  body?: ZodType<B>;
+  query?: ZodType<Q>;
+  params?: ZodType<P>;
+  responses: Record<number, { description: string; schema?: ZodType }>;
+  handler: (ctx: HandlerContext<B, Q, P>) => Promise<Reply>;
+}
+
+export const ProblemSchema = z.object({
+  type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+}).openapi('Problem');
+
+export const toOpenApiPath = (path: string) => path.replace(/:([A-Za-z_]+)/g, '{$1}');
+
+const STANDARD_ERRORS: Record<number, string> = {
+  400: 'invalid input', 401: 'no or bad API key', 403: 'role or scope forbids it', 429: 'rate limited', 503: 'a dependency is down',
+};
+
+export class ApiRoutes {
+  readonly routes: RouteSpec<any, any, any>[] = [];
+
+  add<B, Q, P>(spec: RouteSpec<B, Q, P>): void {
+    this.routes.push(spec);
+  }
+
+  /** Mount every route on the app behind `authenticate`. */
+  mount(app: Express, authenticate: (req: Request) => Promise<Principal | null>): void {
+    for (const spec of this.routes) {
+      app[spec.method](spec.path, async (req: Request, res: Response, next: NextFunction) => {
+        try {
+          res.locals.route = spec.path;
+          const principal = spec.roles === 'public' ? null : await authenticate(req);
+          if (principal) res.locals.principal = principal;
+          if (spec.roles !== 'public' && !spec.roles.includes(principal!.role)) {
+            throw forbidden(`this action needs one of the roles: ${spec.roles.join(', ')}`);
+          }
+          const params = parseWith(spec.params, req.params, 'path');
+          const query = parseWith(spec.query, req.query, 'query');
+          const body = parseWith(spec.body, spec.body ? (req.body ?? {}) : undefined, 'body');
+          const reply = await spec.handler({ body, query, params, principal: principal!, req, res });
+          if (reply.caseId) res.locals.caseId = reply.caseId;
+          for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+          res.status(reply.status);
+          if (reply.body === undefined) res.end();
+          else if (reply.contentType) res.type(reply.contentType).send(reply.body);
+          else res.json(reply.body);
+        } catch (err) {
+          next(err);
+        }
+      });
+    }
+  }
+
+  openApiDocument(info: { title: string; version: string; description: string }) {
+    const registry = new OpenAPIRegistry();
+    registry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer', description: 'API key' });
+    for (const spec of this.routes) {
+      const responses: Record<string, { description: string; content?: Record<string, { schema: ZodType }> }> = {};
+      for (const [status, r] of Object.entries(spec.responses)) {
+        responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: r.schema } } } : { description: r.description };
+      }
+      for (const [status, description] of Object.entries(STANDARD_ERRORS)) {
+        if (responses[status]) continue;
+        if (spec.roles === 'public' && status !== '503') continue;
+        if (status === '400' && !spec.body && !spec.query && !spec.params) continue;
+        responses[status] = { description, content: { 'application/problem+json': { schema: ProblemSchema } } };
+      }
+      for (const [status, r] of Object.entries(responses)) {
+        if (Number(status) >= 400 && r.content?.['application/json']) {
+          r.content = { 'application/problem+json': r.content['application/json'] };
+        }
+      }
+      registry.registerPath({
+        method: spec.method,
+        path: toOpenApiPath(spec.path),
+        summary: spec.summary,
+        description: spec.roles === 'public' ? 'No authentication.' : `Roles: ${spec.roles.join(', ')}.`,
+        tags: [spec.tag],
+        security: spec.roles === 'public' ? [] : [{ apiKey: [] }],
+        request: {
+          ...(spec.params ? { params: spec.params as never } : {}),
+          ...(spec.query ? { query: spec.query as never } : {}),
+          ...(spec.body ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } } : {}),
+        },
+        responses: responses as never,
+      });
+    }
+    return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+      openapi: '3.1.0',
+      info,
+      servers: [{ url: '/' }],
+    });
+  }
+}
+
+function parseWith<T>(schema: ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'path'): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (!result.success) throw fromZodError(where, result.error);
+  return result.data;
+}
+
+export { problemType };

@@ -1,0 +1,171 @@
+/** Request and response schemas of API.md, shared by validation and the OpenAPI document. */
+import { parseIsoDuration } from '../domain/duration';
+import { SERVICE_REQUEST_OUTCOMES, SERVICE_REQUEST_STATUSES } from '../domain/serviceRequest';
+import {
+  CASE_TYPES, CATEGORIES, CHANNELS, DEPARTMENTS, INSTITUTIONS, PARTNER_KINDS, RESIDENT_FLAGS, ROLES, URGENCIES,
+} from '../domain/vocabulary';
+import { z } from './zod';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const id = z.string().min(1).max(100);
+
+export const IsoDuration = z.string()
+  .refine((s) => parseIsoDuration(s) !== null && parseIsoDuration(s)! > 0, 'must be a positive ISO 8601 duration such as PT2H, P7D or PT5S')
+  .openapi({ example: 'PT2H' });
+
+export const IdParam = z.object({ id }).strict();
+
+export const Pagination = {
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(500).optional(),
+};
+
+const listOf = <T extends z.ZodType>(item: T, name: string) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() }).openapi(name);
+
+// ---- API keys ----
+
+export const CreateApiKey = z.object({
+  role: z.enum(ROLES),
+  name: text(200),
+  partnerId: id.optional(),
+  communities: z.array(text(200)).max(200).optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+}).strict().superRefine((v, ctx) => {
+  if (v.role === 'partner' && !v.partnerId) ctx.addIssue({ code: 'custom', path: ['partnerId'], message: 'a partner key needs the partnerId it acts for' });
+  if (v.role !== 'partner' && v.partnerId) ctx.addIssue({ code: 'custom', path: ['partnerId'], message: 'only partner keys carry a partnerId' });
+  if (v.communities && !['staff', 'supervisor'].includes(v.role)) ctx.addIssue({ code: 'custom', path: ['communities'], message: 'only staff and supervisor keys are limited to communities' });
+  if (v.expiresAt && Date.parse(v.expiresAt) <= Date.now()) ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'must be in the future' });
+}).openapi('CreateApiKey');
+
+export const ApiKeyView = z.object({
+  id: z.string(), name: z.string(), role: z.enum(ROLES), partnerId: z.string().nullable(),
+  communities: z.array(z.string()).nullable(), createdAt: z.string(), expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(), lastUsedAt: z.string().nullable(),
+}).openapi('ApiKey');
+export const CreatedApiKey = z.object({ id: z.string(), key: z.string() }).openapi('CreatedApiKey');
+export const ApiKeyList = listOf(ApiKeyView, 'ApiKeyList');
+
+// ---- partners ----
+
+const webhookUrl = z.string().max(2000).refine((s) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}, 'must be an absolute http(s) URL');
+
+const partnerFields = {
+  name: text(200),
+  kind: z.enum(PARTNER_KINDS),
+  categories: z.array(z.enum(CATEGORIES)).max(CATEGORIES.length),
+  communities: z.array(text(200)).max(500),
+  grids: z.array(text(200)).max(2000).optional(),
+  capacity: z.number().int().min(0).max(100000),
+  webhookUrl,
+  webhookSecret: z.string().min(16, 'must be at least 16 characters').max(500),
+  active: z.boolean().optional(),
+  department: z.enum(DEPARTMENTS).optional(),
+  institution: z.enum(INSTITUTIONS).optional(),
+  hours: text(200).optional().openapi({ description: 'Service hours as the partner declares them, e.g. "24h" or "Mon-Fri 8:00-17:00"' }),
+};
+
+function checkPartnerKind(v: { kind?: string; categories?: string[]; communities?: string[]; department?: string; institution?: string }, ctx: z.RefinementCtx) {
+  if (v.kind === 'department' && !v.department) ctx.addIssue({ code: 'custom', path: ['department'], message: 'a department partner names its department: tax, housing or natural_resources' });
+  if (v.kind === 'linked_institution' && !v.institution) ctx.addIssue({ code: 'custom', path: ['institution'], message: 'a linked institution names its kind: bank, provident_fund, notary or court' });
+  if (v.department && v.kind !== 'department') ctx.addIssue({ code: 'custom', path: ['department'], message: 'only department partners carry a department' });
+  if (v.institution && v.kind !== 'linked_institution') ctx.addIssue({ code: 'custom', path: ['institution'], message: 'only linked institutions carry an institution' });
+  const servesResidents = v.kind !== undefined && v.kind !== 'department' && v.kind !== 'linked_institution';
+  if (servesResidents && v.categories?.length === 0) ctx.addIssue({ code: 'custom', path: ['categories'], message: 'name at least one service category' });
+  if (servesResidents && v.communities?.length === 0) ctx.addIssue({ code: 'custom', path: ['communities'], message: 'name at least one community served' });
+}
+
+export const CreatePartner = z.object(partnerFields).strict().superRefine(checkPartnerKind).openapi('CreatePartner');
+export const UpdatePartner = z.object(partnerFields).partial().strict()
+  .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')
+  .openapi('UpdatePartner');
+
+export const PartnerView = z.object({
+  id: z.string(), name: z.string(), kind: z.enum(PARTNER_KINDS), categories: z.array(z.string()),
+  communities: z.array(z.string()), grids: z.array(z.string()), capacity: z.number().int(), webhookUrl: z.string(),
+  active: z.boolean(), department: z.string().nullable(), institution: z.string().nullable(), hours: z.string().nullable(),
+  createdAt: z.string(), updatedAt: z.string(),
+}).openapi('Partner');
+export const PartnerList = listOf(PartnerView, 'PartnerList');
+
+const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const PartnerQuery = z.object({
+  kind: z.enum(PARTNER_KINDS).optional(),
+  category: z.enum(CATEGORIES).optional(),
+  community: z.string().max(200).optional(),
+  active: booleanQuery.optional(),
+  ...Pagination,
+}).strict();
+
+// ---- service requests ----
+
+export const ResidentSchema = z.object({
+  name: text(100),
+  phone: z.string().trim().regex(/^\+?[0-9][0-9 -]{4,19}$/, 'must be a phone number (digits, spaces, dashes, optional +)'),
+  community: text(200),
+  compound: text(200).optional(),
+  grid: text(100).optional(),
+  address: text(500).optional(),
+  flags: z.array(z.enum(RESIDENT_FLAGS)).max(RESIDENT_FLAGS.length).optional(),
+}).strict().openapi('Resident');
+
+export const CreateServiceRequest = z.object({
+  resident: ResidentSchema,
+  category: z.enum(CATEGORIES),
+  description: text(4000),
+  urgency: z.enum(URGENCIES),
+  channel: z.enum(CHANNELS),
+}).strict().openapi('CreateServiceRequest');
+
+export const ServiceRequestView = z.object({
+  id: z.string(),
+  status: z.enum(SERVICE_REQUEST_STATUSES),
+  category: z.enum(CATEGORIES),
+  urgency: z.enum(URGENCIES),
+  channel: z.enum(CHANNELS),
+  description: z.string(),
+  assignedPartnerId: z.string().nullable(),
+  currentOrderId: z.string().nullable(),
+  dispatchAttempts: z.number().int(),
+  overdue: z.boolean(),
+  reopenCount: z.number().int(),
+  deadlines: z.record(z.string(), z.string()),
+  resident: ResidentSchema.partial(),
+  extension: z.unknown().nullable(),
+  completion: z.unknown().nullable(),
+  survey: z.unknown().nullable(),
+  sla: z.record(z.string(), z.union([z.string(), z.number()])),
+  createdAt: z.string(),
+  acknowledgedAt: z.string().nullable(),
+  completedAt: z.string().nullable(),
+  closedAt: z.string().nullable().optional(),
+  outcome: z.enum(SERVICE_REQUEST_OUTCOMES).nullable().optional(),
+}).openapi('ServiceRequest');
+
+export const Decline = z.object({ reason: text(2000) }).strict().openapi('DeclineOrder');
+export const Progress = z.object({ note: text(4000) }).strict().openapi('ProgressNote');
+export const Complete = z.object({ note: text(4000), hoursSpent: z.number().min(0).max(10000).optional() }).strict().openapi('CompleteOrder');
+export const Extension = z.object({ extraTime: IsoDuration, reason: text(2000) }).strict().openapi('ExtensionRequest');
+export const Assign = z.object({ partnerId: id }).strict().openapi('AssignPartner');
+export const ExtensionDecision = z.object({ approve: z.boolean() }).strict().openapi('ExtensionDecision');
+export const FollowUp = z.object({ resolved: z.boolean(), note: text(4000) }).strict().openapi('FollowUp');
+export const Survey = z.object({ score: z.number().int().min(1).max(5), comment: z.string().trim().max(4000).optional() }).strict().openapi('Survey');
+export const Cancel = z.object({ reason: text(2000) }).strict().openapi('Cancel');
+export const EmptyBody = z.object({}).strict();
+
+// ---- timeline ----
+
+export const CaseEventView = z.object({
+  seq: z.number().int(), at: z.string(), type: z.string(), actor: z.string(), data: z.record(z.string(), z.unknown()),
+}).openapi('CaseEvent');
+export const CaseHistory = z.array(CaseEventView).openapi('CaseHistory');
+
+export const CaseTypeEnum = z.enum(CASE_TYPES);

@@ -1,0 +1,36 @@
+/**
+ * ISO 8601 durations as used by SLA policies (`PT2H`, `P7D`, `PT5S`, `P1DT12H`, `PT0.5S`).
+ * Calendar units (years, months) are refused: an SLA is a fixed span of time, and a
+ * month has no fixed length.
+ */
+const ISO_DURATION = /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
+
+const MS = { week: 7 * 86_400_000, day: 86_400_000, hour: 3_600_000, minute: 60_000, second: 1000 };
+
+/** Milliseconds in an ISO 8601 duration, or `null` when the text is not one we accept. */
+export function parseIsoDuration(text: string): number | null {
+  const m = ISO_DURATION.exec(text);
+  if (!m || text === 'P' || text.endsWith('T')) return null;
+  const [, w, d, h, min, s] = m;
+  const ms =
+    num(w) * MS.week + num(d) * MS.day + num(h) * MS.hour + num(min) * MS.minute + num(s) * MS.second;
+  return Math.round(ms);
+}
+
+function num(part: string | undefined): number {
+  return part === undefined ? 0 : Number(part);
+}
+
+/** Milliseconds back to the shortest readable ISO 8601 duration (`PT90M` -> `PT1H30M`). */
+export function formatIsoDuration(ms: number): string {
+  if (ms <= 0) return 'PT0S';
+  const days = Math.floor(ms / MS.day);
+  let rest = ms - days * MS.day;
+  const hours = Math.floor(rest / MS.hour);
+  rest -= hours * MS.hour;
+  const minutes = Math.floor(rest / MS.minute);
+  rest -= minutes * MS.minute;
+  const seconds = rest / MS.second;
+  const time = `${hours ? `${hours}H` : ''}${minutes ? `${minutes}M` : ''}${seconds ? `${seconds}S` : ''}`;
+  return `P${days ? `${days}D` : ''}${time ? `T${time}` : ''}`;
+}

@@ -1,0 +1,57 @@
+/** The REST API process. `npm run api` runs it alone against configured services. */
+import type { Server } from 'node:http';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { createApp } from './api/app';
+import { type Config, ConfigError, loadConfig, requireServices } from './config';
+import { migrate } from './db/migrate';
+import { createPool } from './db/pool';
+import { createLogger, type Logger } from './logger';
+import { connectClient } from './temporal/connection';
+
+export async function startApi(opts: { config: Config; pool: Pool; temporal: Client; log: Logger }): Promise<{ server: Server; url: string }> {
+  const { app } = createApp(opts);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(opts.config.PORT, opts.config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.config.PORT;
+  const host = opts.config.HOST === '0.0.0.0' ? '127.0.0.1' : opts.config.HOST;
+  return { server, url: `http://${host}:${port}` };
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+async function main(log: Logger): Promise<void> {
+  const config = loadConfig();
+  const { temporalAddress, databaseUrl } = requireServices(config);
+  if (config.adminApiKeys.length === 0) log.warn('ADMIN_API_KEY is not set: only keys already in the database will work');
+  const pool = createPool(databaseUrl, config.PG_POOL_MAX);
+  await migrate(pool);
+  const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE);
+  const { server, url } = await startApi({ config, pool, temporal: client, log });
+  log.info({ url }, 'API listening');
+  const stop = async () => {
+    await closeServer(server);
+    await connection.close();
+    await pool.end();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (require.main === module) {
+  const log = createLogger(process.env.LOG_LEVEL ?? 'info', 'api');
+  main(log).catch((err) => {
+    if (err instanceof ConfigError) console.error(err.message);
+    else log.fatal({ err: (err as Error).message }, 'API failed to start');
+    process.exit(1);
+  });
+}

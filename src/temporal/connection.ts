@@ -1,0 +1,25 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+
+function unreachable(address: string, err: unknown): Error {
+  return new Error(
+    `TEMPORAL_ADDRESS unreachable at ${address} (${(err as Error).message}): is the Temporal server running? Unset TEMPORAL_ADDRESS to let \`npm start\` run a dev server.`,
+  );
+}
+
+export async function connectClient(address: string, namespace: string): Promise<{ client: Client; connection: Connection }> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: '10s' });
+    return { connection, client: new Client({ connection, namespace }) };
+  } catch (err) {
+    throw unreachable(address, err);
+  }
+}
+
+export async function connectWorker(address: string): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect({ address });
+  } catch (err) {
+    throw unreachable(address, err);
+  }
+}

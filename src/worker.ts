@@ -1,0 +1,48 @@
+/** The Temporal worker: runs case workflows and their activities. `npm run worker` runs it alone. */
+import { type NativeConnection, Worker } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { createActivities } from './activities';
+import { type Config, ConfigError, loadConfig, requireServices } from './config';
+import { migrate } from './db/migrate';
+import { createPool } from './db/pool';
+import { createLogger, type Logger } from './logger';
+import { connectWorker } from './temporal/connection';
+
+export async function createCaseWorker(opts: { config: Config; connection: NativeConnection; pool: Pool }): Promise<Worker> {
+  const { config, connection, pool } = opts;
+  const workflowSource = config.WORKFLOW_BUNDLE_PATH
+    ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
+    : { workflowsPath: require.resolve('./workflows') };
+  return Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...workflowSource,
+    activities: createActivities({ pool, webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS }),
+    shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
+  });
+}
+
+async function main(log: Logger): Promise<void> {
+  const config = loadConfig();
+  const { temporalAddress, databaseUrl } = requireServices(config);
+  const pool = createPool(databaseUrl, config.PG_POOL_MAX);
+  await migrate(pool);
+  const connection = await connectWorker(temporalAddress);
+  const worker = await createCaseWorker({ config, connection, pool });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => worker.shutdown());
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  await worker.run();
+  await connection.close();
+  await pool.end();
+  log.info('worker stopped');
+}
+
+if (require.main === module) {
+  const log = createLogger(process.env.LOG_LEVEL ?? 'info', 'worker');
+  main(log).catch((err) => {
+    if (err instanceof ConfigError) console.error(err.message);
+    else log.fatal({ err: (err as Error).message }, 'worker failed');
+    process.exit(1);
+  });
+}

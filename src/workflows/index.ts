@@ -1,0 +1,1 @@
+export { serviceRequest } from './serviceRequest';

@@ -1,0 +1,42 @@
+/**
+ * The messages of the case workflows, shared by workflow code and the API.
+ * Updates are used where the caller waits for the new state (their validators
+ * reject forbidden actions, which the API answers with 409 or 403).
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { ServiceRequestState } from '../domain/serviceRequest';
+
+/** ApplicationFailure types thrown by validators; the API maps them to HTTP statuses. */
+export const FAILURE_INVALID_STATE = 'InvalidCaseState'; // 409
+export const FAILURE_NOT_YOUR_ORDER = 'NotYourOrder'; // 403
+export const FAILURE_BAD_REQUEST = 'InvalidCaseAction'; // 400
+
+interface ByActor { actor: string }
+interface ByPartner extends ByActor { partnerId: string }
+
+export type AcceptOrder = ByPartner;
+export interface DeclineOrder extends ByPartner { reason: string }
+export interface ReportProgress extends ByPartner { note: string }
+export interface CompleteOrder extends ByPartner { note: string; hoursSpent?: number | null }
+export interface RequestExtension extends ByPartner { extraTime: string; extraTimeMs: number; reason: string }
+export interface AssignPartner extends ByActor { partnerId: string }
+export interface DecideExtension extends ByActor { approve: boolean }
+export interface RecordFollowUp extends ByActor { resolved: boolean; note: string }
+export interface RecordSurvey extends ByActor { score: number; comment?: string | null }
+export interface CancelCase extends ByActor { reason: string }
+
+export const getServiceRequestState = defineQuery<ServiceRequestState>('getServiceRequestState');
+
+export const acceptOrder = defineUpdate<ServiceRequestState, [AcceptOrder]>('acceptOrder');
+export const declineOrder = defineUpdate<ServiceRequestState, [DeclineOrder]>('declineOrder');
+export const reportProgress = defineUpdate<ServiceRequestState, [ReportProgress]>('reportProgress');
+export const completeOrder = defineUpdate<ServiceRequestState, [CompleteOrder]>('completeOrder');
+export const requestExtension = defineUpdate<ServiceRequestState, [RequestExtension]>('requestExtension');
+export const assignPartner = defineUpdate<ServiceRequestState, [AssignPartner]>('assignPartner');
+export const decideExtension = defineUpdate<ServiceRequestState, [DecideExtension]>('decideExtension');
+export const recordFollowUp = defineUpdate<ServiceRequestState, [RecordFollowUp]>('recordFollowUp');
+export const recordSurvey = defineUpdate<ServiceRequestState, [RecordSurvey]>('recordSurvey');
+export const cancelServiceRequest = defineUpdate<ServiceRequestState, [CancelCase]>('cancelServiceRequest');
+
+export const serviceRequestWorkflowId = (caseId: string): string => `service-request:${caseId}`;
+export const registrationWorkflowId = (caseId: string): string => `registration:${caseId}`;
