@@ -1,0 +1,46 @@
+/** A loopback partner system: receives webhooks, checks their signatures, answers as told. */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedDelivery {
+  event: string;
+  deliveryId: string;
+  signatureValid: boolean;
+  headers: Record<string, string | string[] | undefined>;
+  body: { event: string; deliveryId: string; caseId: string; caseType: string; orderId: string; deadline?: string; case: Record<string, any> };
+  answeredWith: number;
+}
+
+export interface PartnerSimulator {
+  url: string;
+  secret: string;
+  received: ReceivedDelivery[];
+  /** Decide the HTTP status of each delivery (default 200). */
+  respond: (d: Omit<ReceivedDelivery, 'answeredWith'>) => number;
+  stop(): Promise<void>;
+}
+
+export async function startPartnerSimulator(secret = `sim-secret-${Math.random().toString(36).slice(2)}-0123456789`): Promise<PartnerSimulator> {
+  const sim: PartnerSimulator = { url: '', secret, received: [], respond: () => 200, stop: async () => undefined };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const expected = Buffer.from(`sha256=${createHmac('sha256', sim.secret).update(raw).digest('hex')}`);
+      const given = Buffer.from(String(req.headers['x-signature'] ?? ''));
+      const signatureValid = expected.length === given.length && timingSafeEqual(expected, given);
+      const body = JSON.parse(raw);
+      const d = { event: String(req.headers['x-event']), deliveryId: String(req.headers['x-delivery-id']), signatureValid, headers: req.headers, body };
+      const status = sim.respond(d);
+      sim.received.push({ ...d, answeredWith: status });
+      res.statusCode = status;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  sim.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`;
+  sim.stop = () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+  return sim;
+}
