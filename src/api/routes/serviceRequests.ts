@@ -1,4 +1,3 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { getPartner } from '../../db/partners';
@@ -9,16 +8,15 @@ import type { ServiceRequestIntake, ServiceRequestState, ServiceRequestWorkflowI
 import { SA } from '../../domain/searchAttributes';
 import * as m from '../../workflows/messages';
 import { inCommunityScope, type Principal } from '../auth';
+import { actorOf, reserveCaseId } from '../caseIntake';
 import type { ApiDeps } from '../deps';
-import { badRequest, conflict, forbidden, notFound } from '../problem';
+import { badRequest, forbidden, notFound } from '../problem';
 import type { ApiRoutes, Reply } from '../routing';
 import {
   Assign, Cancel, Complete, CreateServiceRequest, Decline, EmptyBody, Extension, ExtensionDecision, FollowUp, IdParam,
   Progress, ServiceRequestView, Survey,
 } from '../schemas';
 import { isAlreadyStarted, queryState, runUpdate } from '../workflowCalls';
-
-const actorOf = (p: Principal) => `${p.role}:${p.keyId}`;
 
 /** The case as API.md shows it; a partner sees it only while the order is its own. */
 export function serviceRequestView(s: ServiceRequestState) {
@@ -63,33 +61,6 @@ async function stateFromReadModel(pool: Pool, caseId: string): Promise<ServiceRe
     sla: d.sla ?? {}, createdAt: r.created_at.toISOString(), acknowledgedAt: iso(r.acknowledged_at),
     completedAt: iso(r.completed_at), closedAt: iso(r.closed_at), outcome: r.outcome, cancellation: d.cancellation ?? null,
   };
-}
-
-/**
- * Idempotent intake: the first request with a key reserves a case id; a repeat with the
- * same body gets that case back, with another body a 409. The reservation is made before
- * the workflow starts, so a crash in between is healed by the client's retry.
- */
-async function reserveCaseId(pool: Pool, p: Principal, idempotencyKey: string | undefined, body: unknown): Promise<{ caseId: string; repeat: boolean }> {
-  const caseId = randomUUID();
-  if (idempotencyKey === undefined) return { caseId, repeat: false };
-  if (!/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
-    throw badRequest('invalid Idempotency-Key', [{ path: 'header.Idempotency-Key', message: 'must be 1-200 visible ASCII characters' }]);
-  }
-  const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-  const { rows } = await pool.query<{ case_id: string; request_hash: string }>(
-    `WITH ins AS (
-       INSERT INTO idempotency_keys (key_id, idempotency_key, request_hash, case_id) VALUES ($1, $2, $3, $4)
-       ON CONFLICT DO NOTHING RETURNING case_id, request_hash)
-     SELECT case_id, request_hash, true AS inserted FROM ins
-     UNION ALL
-     SELECT case_id, request_hash, false FROM idempotency_keys WHERE key_id = $1 AND idempotency_key = $2`,
-    [p.keyId, idempotencyKey, requestHash, caseId]);
-  const row = rows[0];
-  if (row.request_hash !== requestHash) {
-    throw conflict('this Idempotency-Key was already used with a different request body', { caseId: row.case_id });
-  }
-  return { caseId: row.case_id, repeat: row.case_id !== caseId };
 }
 
 export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config }: ApiDeps): void {
