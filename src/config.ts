@@ -16,6 +16,7 @@ const schema = z.object({
   TEMPORAL_ADDRESS: optionalText,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('gongjian-cases'),
+  TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(0).max(65535).default(8233),
   TEMPORAL_CLI_PATH: optionalText,
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
@@ -24,17 +25,30 @@ const schema = z.object({
   ADMIN_API_KEY: z.string().optional(),
   WEBHOOK_TIMEOUT_MS: duration.default(10_000),
   WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).optional(),
+  PAYLOAD_ENCRYPTION_KEYS: optionalText,
+  TEMPORAL_UI_ORIGIN: optionalText,
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   WORKFLOW_BUNDLE_PATH: optionalText,
   SHUTDOWN_GRACE_MS: duration.default(30_000),
 });
 
 type Env = z.infer<typeof schema>;
 
-export interface Config extends Omit<Env, 'ADMIN_API_KEY' | 'WEBHOOK_ALLOW_PRIVATE'> {
+export interface Config extends Omit<Env, 'ADMIN_API_KEY' | 'WEBHOOK_ALLOW_PRIVATE' | 'PAYLOAD_ENCRYPTION_KEYS' | 'TEMPORAL_UI_ORIGIN'> {
   /** Bootstrap admin keys; several (comma-separated) let an operator rotate without downtime. */
   adminApiKeys: string[];
   /** Whether partner webhooks may point at loopback or private addresses (dev and tests). */
   webhookAllowPrivate: boolean;
+  /** AES-256-GCM keys of the Temporal PayloadCodec; the first encrypts, all decrypt. Empty = not configured. */
+  payloadEncryptionKeys: PayloadKey[];
+  /** Browser origins of the Temporal Web UI, allowed by CORS to call /codec. */
+  temporalUiOrigins: string[];
+}
+
+export interface PayloadKey {
+  id: string;
+  key: Buffer;
 }
 
 const HINTS: Record<string, string> = {
@@ -42,6 +56,8 @@ const HINTS: Record<string, string> = {
   DATABASE_URL: 'set DATABASE_URL to a postgres:// URL, or unset it to use the embedded Postgres',
   APP_ENV: 'set APP_ENV to development, production or test',
   LOG_LEVEL: 'set LOG_LEVEL to one of fatal, error, warn, info, debug, trace, silent',
+  RATE_LIMIT_PER_MINUTE: 'set RATE_LIMIT_PER_MINUTE to requests per minute per API key (0 turns the limit off)',
+  RATE_LIMIT_PER_IP_PER_MINUTE: 'set RATE_LIMIT_PER_IP_PER_MINUTE to requests per minute per client address (0 turns the limit off)',
 };
 
 export class ConfigError extends Error {}
@@ -56,15 +72,52 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const hint = HINTS[name] ?? `check the value of ${name}`;
     throw new ConfigError(`Invalid environment variable ${name} (${issue.message}): ${hint}.`);
   }
-  const { ADMIN_API_KEY, WEBHOOK_ALLOW_PRIVATE, ...rest } = parsed.data;
+  const { ADMIN_API_KEY, WEBHOOK_ALLOW_PRIVATE, PAYLOAD_ENCRYPTION_KEYS, TEMPORAL_UI_ORIGIN, ...rest } = parsed.data;
   const adminApiKeys = (ADMIN_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   const short = adminApiKeys.find((k) => k.length < 16);
   if (short) throw new ConfigError('Invalid environment variable ADMIN_API_KEY: each key must be at least 16 characters; set a long random value.');
+  const payloadEncryptionKeys = PAYLOAD_ENCRYPTION_KEYS ? parsePayloadKeys(PAYLOAD_ENCRYPTION_KEYS) : [];
+  if (payloadEncryptionKeys.length === 0 && rest.APP_ENV === 'production') {
+    throw new ConfigError('PAYLOAD_ENCRYPTION_KEYS is not set: production refuses to send residents\' data to Temporal unencrypted; set it to keyId:base64-of-32-random-bytes, e.g. k1:$(head -c 32 /dev/urandom | base64).');
+  }
   return {
     ...rest,
     adminApiKeys,
     webhookAllowPrivate: WEBHOOK_ALLOW_PRIVATE ? WEBHOOK_ALLOW_PRIVATE === 'true' : rest.APP_ENV !== 'production',
+    payloadEncryptionKeys,
+    temporalUiOrigins: parseOrigins(TEMPORAL_UI_ORIGIN ?? `http://localhost:${rest.TEMPORAL_UI_PORT},http://127.0.0.1:${rest.TEMPORAL_UI_PORT}`),
   };
+}
+
+/** `keyId:base64,keyId:base64`: the first entry encrypts, every entry decrypts (rotation). */
+export function parsePayloadKeys(text: string): PayloadKey[] {
+  const keys: PayloadKey[] = [];
+  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const sep = entry.indexOf(':');
+    const id = sep > 0 ? entry.slice(0, sep) : '';
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
+      throw new ConfigError('Invalid environment variable PAYLOAD_ENCRYPTION_KEYS: each entry is keyId:base64-of-32-bytes, with a key id of letters, digits, dot, dash or underscore.');
+    }
+    const material = entry.slice(sep + 1);
+    const key = Buffer.from(material, 'base64');
+    if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(material)) {
+      throw new ConfigError(`Invalid environment variable PAYLOAD_ENCRYPTION_KEYS: key "${id}" must be 32 random bytes in base64 (44 characters); make one with: head -c 32 /dev/urandom | base64.`);
+    }
+    if (keys.some((k) => k.id === id)) throw new ConfigError(`Invalid environment variable PAYLOAD_ENCRYPTION_KEYS: key id "${id}" appears twice; give each key its own id.`);
+    keys.push({ id, key });
+  }
+  return keys;
+}
+
+function parseOrigins(text: string): string[] {
+  return text.split(',').map((o) => o.trim()).filter(Boolean).map((origin) => {
+    let parsed: URL | null = null;
+    try { parsed = new URL(origin); } catch { /* reported below */ }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(`Invalid environment variable TEMPORAL_UI_ORIGIN: "${origin}" is not an origin; list the Web UI's origins as scheme://host[:port], comma-separated, with no path or trailing slash.`);
+    }
+    return origin;
+  });
 }
 
 /** For processes that need the services configured (npm run api / worker): a clear sentence when they are not. */

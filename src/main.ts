@@ -10,11 +10,13 @@ import { type Config, ConfigError, loadConfig } from './config';
 import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
 import { startEmbeddedPostgres } from './dev/embeddedPostgres';
+import { devPayloadKeys } from './dev/payloadKeys';
 import { startTemporalDevServer } from './dev/temporalDevServer';
 import { resolveTemporalCli } from './dev/tools';
 import { CASE_SEARCH_ATTRIBUTES } from './domain/searchAttributes';
 import { createLogger } from './logger';
 import { closeServer, startApi } from './server';
+import { payloadCodecFor } from './temporal/codec';
 import { connectClient, connectWorker } from './temporal/connection';
 import { createCaseWorker } from './worker';
 
@@ -56,6 +58,15 @@ async function main(): Promise<void> {
       config = { ...config, adminApiKeys: [devAdminKey(dataDir)] };
       adminKeyNote = `generated, in ${join(dataDir, 'admin-api-key')}`;
     }
+    let payloadKeyNote = 'from PAYLOAD_ENCRYPTION_KEYS';
+    if (config.payloadEncryptionKeys.length === 0) {
+      const dev = devPayloadKeys(dataDir);
+      config = { ...config, payloadEncryptionKeys: dev.keys };
+      payloadKeyNote = `generated, in ${dev.file}`;
+    }
+    // The UI calls the codec from the browser, so this is the API's address as a browser reaches it.
+    const apiHost = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
+    const codecEndpoint = config.PORT === 0 ? undefined : `http://${apiHost}:${config.PORT}/codec`;
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
     let uiUrl: string | null = null;
@@ -65,11 +76,12 @@ async function main(): Promise<void> {
       const dev = await startTemporalDevServer({
         cliPath,
         dbFile: join(dataDir, 'temporal.db'),
-        port: 7233,
+        port: config.TEMPORAL_DEV_PORT,
         uiPort: config.TEMPORAL_UI_PORT,
         namespace: config.TEMPORAL_NAMESPACE,
         searchAttributes: { ...CASE_SEARCH_ATTRIBUTES },
         logFile: join(dataDir, 'temporal.log'),
+        uiCodecEndpoint: codecEndpoint,
         log: say,
       });
       stops.push(() => dev.stop());
@@ -90,7 +102,7 @@ async function main(): Promise<void> {
     const applied = await migrate(pool);
     if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
 
-    const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE);
+    const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
     stops.push(() => connection.close());
     const workerConnection = await connectWorker(temporalAddress);
     stops.push(() => workerConnection.close());
@@ -117,6 +129,8 @@ async function main(): Promise<void> {
       `  Temporal     ${temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE}, task queue ${config.TEMPORAL_TASK_QUEUE})`,
       `  Postgres     ${config.DATABASE_URL ? 'DATABASE_URL' : `embedded, data in ${join(dataDir, 'pg')}`}`,
       `  Admin key    ${adminKeyNote}`,
+      `  Payload key  ${payloadKeyNote} (Temporal payloads are AES-256-GCM encrypted)`,
+      `  Codec        ${api.url}/codec; to see decrypted payloads in the Temporal UI, sign in at ${api.url}/codec/login`,
       'Press Ctrl-C to stop.',
     ];
     process.stdout.write(`\n${lines.join('\n')}\n\n`);
