@@ -38,11 +38,12 @@ async function updateProblem(err: unknown, caseLabel: string, closedState: () =>
     }
     return conflict((cause as Error | undefined)?.message ?? err.message);
   }
-  if (err instanceof WorkflowNotFoundError) return notFound(caseLabel);
   const message = (err as Error)?.message ?? '';
-  if (/already completed|workflow execution already completed/i.test(message)) {
+  if (err instanceof WorkflowNotFoundError || /already completed/i.test(message)) {
+    // Temporal answers "not found" for an update to a finished workflow: a closed case is a 409.
     const state = await closedState();
-    return conflict(`the case is ${state ?? 'closed'}`, { state: state ?? 'closed' });
+    if (state) return conflict(`the case is ${state}`, { state });
+    return notFound(caseLabel);
   }
   if (isTemporalUnavailable(err)) return unavailable('the case could not be reached (Temporal or its workers are not answering); retry shortly');
   return err as HttpProblem;
