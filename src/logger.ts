@@ -5,13 +5,16 @@ import pino from 'pino';
  * a payload slips into a log call anyway.
  */
 export const REDACT_PATHS = [
-  'req.headers.authorization', 'headers.authorization', 'authorization', 'key', 'apiKey', 'webhookSecret',
+  'req.headers.authorization', 'headers.authorization', 'authorization', '*.authorization', 'key', 'apiKey', '*.apiKey',
+  'req.headers.cookie', 'headers.cookie', 'cookie', 'webhookSecret', '*.webhookSecret', 'secret',
   'resident.name', 'resident.phone', 'resident.address', '*.resident.name', '*.resident.phone', '*.resident.address',
-  'applicants[*].name', 'applicants[*].idNumber', 'applicants[*].phone', 'phone', 'idNumber', 'name',
+  'applicants[*].name', 'applicants[*].idNumber', 'applicants[*].phone', '*.applicants[*].name', '*.applicants[*].idNumber',
+  '*.applicants[*].phone', 'phone', 'idNumber', 'name', 'address', '*.phone', '*.idNumber', '*.address',
 ];
 
-export function createLogger(level: string, name: string) {
-  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+/** `destination` defaults to stdout; tests pass a stream to read what would be logged. */
+export function createLogger(level: string, name: string, destination?: pino.DestinationStream) {
+  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
 }
 
 export type Logger = ReturnType<typeof createLogger>;

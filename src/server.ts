@@ -7,6 +7,7 @@ import { type Config, ConfigError, loadConfig, requireServices } from './config'
 import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
 import { createLogger, type Logger } from './logger';
+import { payloadCodecFor } from './temporal/codec';
 import { connectClient } from './temporal/connection';
 
 export async function startApi(opts: { config: Config; pool: Pool; temporal: Client; log: Logger }): Promise<{ server: Server; url: string }> {
@@ -34,7 +35,7 @@ async function main(log: Logger): Promise<void> {
   if (config.adminApiKeys.length === 0) log.warn('ADMIN_API_KEY is not set: only keys already in the database will work');
   const pool = createPool(databaseUrl, config.PG_POOL_MAX);
   await migrate(pool);
-  const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE);
+  const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
   const { server, url } = await startApi({ config, pool, temporal: client, log });
   log.info({ url }, 'API listening');
   const stop = async () => {

@@ -6,6 +6,7 @@ import { type Config, ConfigError, loadConfig, requireServices } from './config'
 import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
 import { createLogger, type Logger } from './logger';
+import { payloadCodecFor } from './temporal/codec';
 import { connectWorker } from './temporal/connection';
 
 export async function createCaseWorker(opts: { config: Config; connection: NativeConnection; pool: Pool }): Promise<Worker> {
@@ -18,7 +19,9 @@ export async function createCaseWorker(opts: { config: Config; connection: Nativ
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflowSource,
-    activities: createActivities({ pool, webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS }),
+    // The codec runs in the worker's main thread, outside the workflow sandbox: nothing to bundle.
+    dataConverter: { payloadCodecs: [payloadCodecFor(config)] },
+    activities: createActivities({ pool, webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS, webhookAllowPrivate: config.webhookAllowPrivate }),
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
   });
 }

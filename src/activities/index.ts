@@ -12,10 +12,16 @@ export interface ActivityDeps {
   pool: Pool;
   fetch?: typeof fetch;
   webhookTimeoutMs?: number;
+  /** Loopback/private webhook targets allowed; the worker passes config.webhookAllowPrivate (false in production). */
+  webhookAllowPrivate?: boolean;
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const http = { pool: deps.pool, fetch: deps.fetch ?? fetch, timeoutMs: deps.webhookTimeoutMs ?? 10_000 };
+  const http = {
+    pool: deps.pool, fetch: deps.fetch ?? fetch, timeoutMs: deps.webhookTimeoutMs ?? 10_000,
+    // Unset only in activity tests against loopback partner simulators.
+    allowPrivate: deps.webhookAllowPrivate ?? true,
+  };
   return {
     /** Append timeline events and move the case row forward (idempotent by case id + seq). */
     async recordCaseEvents(batch: CaseEventBatch): Promise<void> {

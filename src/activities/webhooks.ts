@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
+import { privateTargetReason, type ResolveHost } from '../net/privateAddress';
 
 export interface WebhookDelivery {
   partnerId: string;
@@ -35,7 +36,7 @@ export function isPermanentHttpFailure(status: number): boolean {
  * no secret ever enters workflow history.
  */
 export async function deliverPartnerWebhook(
-  deps: { pool: Pool; fetch: typeof fetch; timeoutMs: number },
+  deps: { pool: Pool; fetch: typeof fetch; timeoutMs: number; allowPrivate: boolean; resolveHost?: ResolveHost },
   d: WebhookDelivery,
 ): Promise<WebhookResult> {
   const attempt = Context.current().info.attempt;
@@ -50,7 +51,11 @@ export async function deliverPartnerWebhook(
   });
   let status: number | null = null;
   let error: string | null = null;
+  let refused: string | null = null;
   try {
+    // Resolved at every delivery, not only at registration: a name may be re-pointed at 10.x (DNS rebinding).
+    if (!deps.allowPrivate) refused = await privateTargetReason(partner.webhook_url, deps.resolveHost);
+    if (refused) throw new Error(`${refused}; refused (set WEBHOOK_ALLOW_PRIVATE=true to allow)`);
     const res = await deps.fetch(partner.webhook_url, {
       method: 'POST',
       body,
@@ -76,6 +81,7 @@ export async function deliverPartnerWebhook(
   );
   if (status !== null && status >= 200 && status < 300) return { httpStatus: status, attempt };
   const reason = error ?? `partner answered HTTP ${status}`;
+  if (refused) throw ApplicationFailure.nonRetryable(reason, 'WebhookAddressRefused', { attempt });
   if (status !== null && isPermanentHttpFailure(status)) {
     throw ApplicationFailure.nonRetryable(reason, 'WebhookRejected', { httpStatus: status, attempt });
   }

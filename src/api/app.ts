@@ -6,10 +6,13 @@ import { auditMiddleware } from './audit';
 import { createAuthenticator } from './auth';
 import type { ApiDeps } from './deps';
 import { createMetrics } from './metrics';
+import { rateLimitMiddleware } from './rateLimit';
+import { requestLogMiddleware } from './requestLog';
 import { HttpProblem, problemMiddleware, sendProblem, unavailable } from './problem';
 import { apiKeyRoutes } from './routes/apiKeys';
 import { auditRoutes } from './routes/audit';
 import { caseRoutes } from './routes/cases';
+import { codecCors, codecRoutes } from './routes/codec';
 import { partnerRoutes } from './routes/partners';
 import { serviceRequestRoutes } from './routes/serviceRequests';
 import { slaPolicyRoutes } from './routes/slaPolicies';
@@ -32,6 +35,7 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   slaPolicyRoutes(routes, deps);
   serviceRequestRoutes(routes, deps);
   caseRoutes(routes, deps);
+  codecRoutes(routes, deps);
   return routes;
 }
 
@@ -69,6 +73,8 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes } {
   const authenticator = createAuthenticator(deps.pool, deps.config.adminApiKeys);
 
   app.use(metrics.middleware);
+  app.use(requestLogMiddleware(deps.log));
+  app.use(rateLimitMiddleware({ perKeyPerMinute: deps.config.RATE_LIMIT_PER_MINUTE, perIpPerMinute: deps.config.RATE_LIMIT_PER_IP_PER_MINUTE }));
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -76,6 +82,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes } {
   // Swagger UI needs inline styles and its own scripts; relax CSP on /docs only.
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: API_INFO.title }));
   app.use(helmet());
+  app.use('/codec', codecCors(deps.config.temporalUiOrigins));
   app.use(express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] }));
   app.use((req, _res, next) => {
     // A write must say it sends JSON; anything else is refused rather than silently ignored.

@@ -39,6 +39,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   tag: string;
   /** Roles allowed; `public` routes need no key. */
   roles: readonly Role[] | 'public';
+  /** Another credential this route accepts besides an API key (the codec's browser session); null = none presented. */
+  authenticate?: (req: Request) => Promise<Principal | null>;
   body?: ZodType<B>;
   query?: ZodType<Q>;
   params?: ZodType<P>;
@@ -70,7 +72,7 @@ export class ApiRoutes {
       app[spec.method](spec.path, async (req: Request, res: Response, next: NextFunction) => {
         try {
           res.locals.route = spec.path;
-          const principal = spec.roles === 'public' ? null : await authenticate(req);
+          const principal = spec.roles === 'public' ? null : ((await spec.authenticate?.(req)) ?? await authenticate(req));
           if (principal) res.locals.principal = principal;
           if (spec.roles !== 'public' && !spec.roles.includes(principal!.role)) {
             throw forbidden(`this action needs one of the roles: ${spec.roles.join(', ')}`);

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 
 function unreachable(address: string, err: unknown): Error {
@@ -7,10 +8,11 @@ function unreachable(address: string, err: unknown): Error {
   );
 }
 
-export async function connectClient(address: string, namespace: string): Promise<{ client: Client; connection: Connection }> {
+/** The codec is required: every payload this client sends (workflow inputs, updates, queries) is encrypted. */
+export async function connectClient(address: string, namespace: string, payloadCodec: PayloadCodec): Promise<{ client: Client; connection: Connection }> {
   try {
     const connection = await Connection.connect({ address, connectTimeout: '10s' });
-    return { connection, client: new Client({ connection, namespace }) };
+    return { connection, client: new Client({ connection, namespace, dataConverter: { payloadCodecs: [payloadCodec] } }) };
   } catch (err) {
     throw unreachable(address, err);
   }

@@ -13,16 +13,18 @@ const AuditEntry = z.object({
 export function auditRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   routes.add({
     method: 'get', path: '/v1/audit', tag: 'auth', roles: ['admin', 'supervisor'],
-    summary: 'Every state-changing request, newest first',
+    summary: 'Every state-changing request, newest first (a key limited to communities sees requests on their cases only)',
     query: z.object({ ...Pagination, caseId: z.string().max(100).optional(), keyId: z.string().max(100).optional() }).strict(),
     responses: { 200: { description: 'audit entries', schema: z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() }) } },
-    handler: async ({ query }) => {
+    handler: async ({ query, principal }) => {
       const after = decodeCursor(query.cursor, ['id'] as const);
       if (after === 'invalid') throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this list' }]);
       const { rows } = await pool.query(
         `SELECT id, at, key_id, role, method, path, case_id, status FROM audit_log
          WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR case_id = $2) AND ($3::text IS NULL OR key_id = $3)
-         ORDER BY id DESC LIMIT $4`, [after?.id ?? null, query.caseId ?? null, query.keyId ?? null, query.limit + 1]);
+           -- a key limited to communities sees only requests on cases there
+           AND ($5::text[] IS NULL OR case_id IN (SELECT id FROM cases WHERE community = ANY ($5::text[])))
+         ORDER BY id DESC LIMIT $4`, [after?.id ?? null, query.caseId ?? null, query.keyId ?? null, query.limit + 1, principal.communities]);
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       return {

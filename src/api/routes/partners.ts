@@ -1,22 +1,13 @@
-import { isIP } from 'node:net';
 import { decodeCursor, encodeCursor } from '../../db/cursor';
 import { getPartner, insertPartner, listPartners, partnerView, updatePartner } from '../../db/partners';
+import { isPrivateHost } from '../../net/privateAddress';
 import type { ApiDeps } from '../deps';
 import { badRequest, forbidden, notFound } from '../problem';
 import type { ApiRoutes } from '../routing';
 import { CreatePartner, IdParam, PartnerList, PartnerQuery, PartnerView, UpdatePartner } from '../schemas';
 
-/** Loopback and private hosts: refused for webhooks in production unless WEBHOOK_ALLOW_PRIVATE=true. */
-export function isPrivateHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || h.endsWith('.internal')) return true;
-  if (isIP(h) === 4) {
-    const [a, b] = h.split('.').map(Number);
-    return a === 127 || a === 10 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
-  }
-  if (isIP(h) === 6) return h === '::1' || h === '::' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80') || h.startsWith('::ffff:');
-  return false;
-}
+/** Kept here too for callers that imported it from this module. */
+export { isPrivateHost };
 
 export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): void {
   const checkWebhookUrl = (url: string | undefined) => {

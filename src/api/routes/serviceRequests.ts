@@ -10,6 +10,7 @@ import * as m from '../../workflows/messages';
 import { inCommunityScope, type Principal } from '../auth';
 import { actorOf, reserveCaseId } from '../caseIntake';
 import type { ApiDeps } from '../deps';
+import { serviceRequestFor } from '../residentPrivacy';
 import { badRequest, forbidden, notFound } from '../problem';
 import type { ApiRoutes, Reply } from '../routing';
 import {
@@ -126,7 +127,7 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
     summary: 'A resident request, live',
     params: IdParam,
     responses: { 200: { description: 'the case', schema: ServiceRequestView }, 404: { description: 'unknown case' } },
-    handler: async ({ params, principal }) => ({ status: 200, body: serviceRequestView(await authorisedState(params.id, principal)) }),
+    handler: async ({ params, principal }) => ({ status: 200, body: serviceRequestView(serviceRequestFor(principal, await authorisedState(params.id, principal))) }),
   });
 
   /** One action = one Temporal update; the answer is the case's new state. */
@@ -145,7 +146,7 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
       handler: async ({ params, body, principal }): Promise<Reply> => {
         await authorisedState(params.id, principal);
         const state = await perform(params.id, body, principal);
-        return { status: 200, body: serviceRequestView(state), caseId: params.id };
+        return { status: 200, body: serviceRequestView(serviceRequestFor(principal, state)), caseId: params.id };
       },
     });
   }
