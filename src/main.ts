@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     if (config.payloadEncryptionKeys.length === 0) {
       const dev = devPayloadKeys(dataDir);
       config = { ...config, payloadEncryptionKeys: dev.keys };
-      payloadKeyNote = `generated, in ${dev.file}`;
+      payloadKeyNote = `development key, kept in ${dev.file}`;
     }
     // The UI calls the codec from the browser, so this is the API's address as a browser reaches it.
     const apiHost = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;

@@ -74,6 +74,8 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes } {
 
   app.use(metrics.middleware);
   app.use(requestLogMiddleware(deps.log));
+  // Before the rate limit, so a browser can read a 429 from the codec too.
+  app.use('/codec', codecCors(deps.config.temporalUiOrigins));
   app.use(rateLimitMiddleware({ perKeyPerMinute: deps.config.RATE_LIMIT_PER_MINUTE, perIpPerMinute: deps.config.RATE_LIMIT_PER_IP_PER_MINUTE }));
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -82,7 +84,6 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes } {
   // Swagger UI needs inline styles and its own scripts; relax CSP on /docs only.
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: API_INFO.title }));
   app.use(helmet());
-  app.use('/codec', codecCors(deps.config.temporalUiOrigins));
   app.use(express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] }));
   app.use((req, _res, next) => {
     // A write must say it sends JSON; anything else is refused rather than silently ignored.

@@ -68,7 +68,11 @@ export function codecRoutes(routes: ApiRoutes, { config, pool }: ApiDeps): void 
   let codec: AesGcmPayloadCodec | null = null;
   const theCodec = () => (codec ??= payloadCodecFor(config));
   const sessions = createCodecSessions({
-    pool, adminKeys: config.adminApiKeys, secretMaterial: () => (theCodec(), config.payloadEncryptionKeys[0].key),
+    pool, adminKeys: config.adminApiKeys,
+    secretMaterial: () => {
+      theCodec(); // a clear ConfigError when no keys are configured
+      return config.payloadEncryptionKeys[0].key;
+    },
   });
   // An API key, when sent, wins; otherwise the browser's session cookie.
   const sessionOrKey = async (req: Request) => (req.header('authorization') ? null : sessions.principalFrom(req));
