@@ -18,15 +18,17 @@ let sys: TestSystem;
 let sim: PartnerSimulator;
 let supervisorKey: string;
 let caseId: string;
+let registrationId: string;
 
 // ASCII parts too, so a match cannot hide behind how a tool escapes non-ASCII text.
 const resident = { name: '李秀英 LiXiuying-Q7', phone: '13987654321', address: '南湖小区 Building 7 Unit 302' };
+const applicant = { name: '吴建国 WuJianguo-Z5', idNumber: '22010219470312451X', phone: '13612345678' };
 const UI_ORIGIN = 'http://127.0.0.1:8233';
 
 /** `temporal workflow show` with a clean environment (no profile or TEMPORAL_* variables of the machine). */
-async function workflowShow(extraArgs: string[] = []): Promise<string> {
+async function workflowShow(extraArgs: string[] = [], workflowId = `service-request:${caseId}`): Promise<string> {
   const { stdout } = await run(process.env.TEMPORAL_CLI_PATH!, [
-    'workflow', 'show', '--workflow-id', `service-request:${caseId}`, '--address', process.env.TEST_TEMPORAL_ADDRESS!,
+    'workflow', 'show', '--workflow-id', workflowId, '--address', process.env.TEST_TEMPORAL_ADDRESS!,
     '--namespace', sys.config.TEMPORAL_NAMESPACE, '--output', 'json', ...extraArgs,
   ], { env: { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'cli-home-')) }, maxBuffer: 64 * 1024 * 1024 });
   return stdout;
@@ -68,6 +70,16 @@ beforeAll(async () => {
     accept: (h: { type: string }[]) => Array.isArray(h) && h.some((e) => e.type === 'notification_delivered'), what: 'the dispatch webhook',
   });
   expect(sim.received[0].body.case.resident.phone).toBe(resident.phone); // the partner itself gets the details
+
+  const registration = await sys.call('POST', '/v1/registrations', {
+    key: staff,
+    body: { applicants: [applicant], property: { address: resident.address }, businessType: 'transfer', documents: ['applicant_id'], delivery: 'window', community: sys.community },
+  });
+  expect(registration.status).toBe(201);
+  registrationId = registration.body.id;
+  await eventually(async () => (await sys.call('GET', `/v1/cases/${registrationId}/history`)).body, {
+    accept: (h: unknown[]) => Array.isArray(h) && h.length > 0, what: 'the registration intake',
+  });
 });
 afterAll(async () => {
   await sim?.stop();
@@ -82,6 +94,14 @@ describe('the real CLI on a real case', () => {
     for (const value of [resident.name, 'LiXiuying-Q7', resident.phone, resident.address, 'Building 7']) expect(text).not.toContain(value);
     const encrypted = Buffer.from('binary/encrypted').toString('base64');
     expect(text.split(encrypted).length - 1).toBeGreaterThanOrEqual(3);
+  });
+
+  it('shows no applicant ID number, phone or name of a registration case in clear', async () => {
+    const text = searchable(await workflowShow([], `registration:${registrationId}`));
+    for (const value of [applicant.idNumber, applicant.phone, 'WuJianguo-Z5']) expect(text).not.toContain(value);
+    const decoded = searchable(await workflowShow(['--codec-endpoint', `${sys.url}/codec`, '--codec-auth', `Bearer ${supervisorKey}`], `registration:${registrationId}`));
+    expect(decoded).toContain(applicant.idNumber);
+    expect(decoded).toContain(applicant.phone);
   });
 
   it('shows them to a supervisor through the codec endpoint (positive control)', async () => {
