@@ -16,6 +16,7 @@ import { codecCors, codecRoutes } from './routes/codec';
 import { partnerRoutes } from './routes/partners';
 import { serviceRequestRoutes } from './routes/serviceRequests';
 import { slaPolicyRoutes } from './routes/slaPolicies';
+import { supervisionRoutes } from './routes/supervision';
 import { ApiRoutes } from './routing';
 import { z } from './zod';
 
@@ -35,6 +36,7 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   slaPolicyRoutes(routes, deps);
   serviceRequestRoutes(routes, deps);
   caseRoutes(routes, deps);
+  supervisionRoutes(routes, deps);
   codecRoutes(routes, deps);
   return routes;
 }

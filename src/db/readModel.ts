@@ -5,8 +5,8 @@ import type { CaseEventBatch } from '../domain/caseEvents';
 /**
  * One statement, so it is atomic without an explicit transaction (which would block every
  * other connection on embedded Postgres): insert the events, skipping those already stored,
- * then move the case row forward only if this batch is newer than what it holds, and
- * bring the case's open deadlines in line with the snapshot likewise.
+ * then move the case row forward only if this batch is newer than what it holds (or, for a
+ * resync, as new), and bring the case's open deadlines in line with the snapshot likewise.
  */
 const RECORD_BATCH_SQL = `
 WITH input AS (
@@ -32,21 +32,21 @@ WITH input AS (
     dispatch_attempts = EXCLUDED.dispatch_attempts, deadlines = EXCLUDED.deadlines, details = EXCLUDED.details,
     satisfaction = EXCLUDED.satisfaction, outcome = EXCLUDED.outcome, acknowledged_at = EXCLUDED.acknowledged_at,
     completed_at = EXCLUDED.completed_at, closed_at = EXCLUDED.closed_at, last_seq = EXCLUDED.last_seq, updated_at = now()
-  WHERE c.last_seq < EXCLUDED.last_seq
+  WHERE c.last_seq < EXCLUDED.last_seq OR (c.last_seq = EXCLUDED.last_seq AND $4::boolean)
   RETURNING id
 ), cleared AS (
   -- deadlines no longer open; the still-open ones are upserted below (disjoint rows)
   DELETE FROM case_deadlines d USING upsert, input
   WHERE d.case_id = upsert.id AND coalesce(jsonb_typeof(input.s->'deadlines'->d.kind), 'null') <> 'string'
 )
-INSERT INTO case_deadlines (case_id, kind, due_at)
-SELECT upsert.id, kv.key, (kv.value #>> '{}')::timestamptz
+INSERT INTO case_deadlines (case_id, kind, due_at, community)
+SELECT upsert.id, kv.key, (kv.value #>> '{}')::timestamptz, input.s->>'community'
 FROM upsert, input, jsonb_each(input.s->'deadlines') kv
 WHERE jsonb_typeof(kv.value) = 'string'
-ON CONFLICT (case_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at`;
+ON CONFLICT (case_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at, community = EXCLUDED.community`;
 
 export async function recordCaseEventBatch(pool: Pool, batch: CaseEventBatch): Promise<void> {
   if (batch.events.length === 0) return;
   const lastSeq = batch.events[batch.events.length - 1].seq;
-  await pool.query(RECORD_BATCH_SQL, [JSON.stringify(batch.events), JSON.stringify(batch.snapshot), lastSeq]);
+  await pool.query(RECORD_BATCH_SQL, [JSON.stringify(batch.events), JSON.stringify(batch.snapshot), lastSeq, batch.resync === true]);
 }

@@ -43,4 +43,9 @@ export interface CaseSnapshot {
 export interface CaseEventBatch {
   events: CaseEvent[];
   snapshot: CaseSnapshot;
+  /**
+   * A re-send of the whole timeline after `resyncReadModel` (reconciliation): the case row
+   * and its deadlines are rewritten even when the stored row already claims this last seq.
+   */
+  resync?: boolean;
 }

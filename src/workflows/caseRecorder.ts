@@ -2,13 +2,18 @@
  * The part every case workflow shares: a numbered timeline of business events,
  * written to the read model through one activity per batch (the workflow calls
  * `flush()` at each quiet point, so one transition costs one activity, not one per event).
+ *
+ * The recorder keeps the whole timeline in memory so that the reconciler (`npm run
+ * reconcile`) can ask for it again: `getReadModelState` tells what was recorded and
+ * written, and after `resync()` the next flush re-sends every event and the current
+ * snapshot. The read model's upserts by (case id, seq) make the repeat harmless.
  */
-import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { CaseActivities } from '../activities';
 import type { CaseEvent, CaseSnapshot } from '../domain/caseEvents';
 import { SA } from '../domain/searchAttributes';
-
+import { getReadModelState } from './messages';
 
 /** Read-model writes retry until Postgres is back: a case must never lose an event to an outage. */
 const { recordCaseEvents } = proxyActivities<CaseActivities>({
@@ -16,27 +21,50 @@ const { recordCaseEvents } = proxyActivities<CaseActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
+/** Events per activity call when the whole timeline is re-sent: keeps each payload well under Temporal's limits. */
+const RESYNC_CHUNK = 200;
+
 export class CaseRecorder {
-  private seq = 0;
-  private readonly outbox: CaseEvent[] = [];
+  private readonly timeline: CaseEvent[] = [];
+  /** Seq of the last event the read-model activity has confirmed. */
+  private writtenSeq = 0;
+  private resyncRequested = false;
   private lastAttributes = '';
 
-  constructor(private readonly snapshot: () => CaseSnapshot) {}
+  constructor(private readonly snapshot: () => CaseSnapshot) {
+    setHandler(getReadModelState, () => ({ snapshot: this.snapshot(), recordedSeq: this.seq, writtenSeq: this.writtenSeq }));
+  }
+
+  private get seq(): number {
+    return this.timeline.length;
+  }
 
   /** Append an event; it reaches Postgres at the next flush. */
   record(type: string, actor: string, data: Record<string, unknown> = {}): void {
-    this.outbox.push({ seq: ++this.seq, at: new Date().toISOString(), type, actor, data });
+    this.timeline.push({ seq: this.seq + 1, at: new Date().toISOString(), type, actor, data });
   }
 
+  /** Events recorded but not yet written. */
   get pending(): number {
-    return this.outbox.length;
+    return this.seq - this.writtenSeq;
+  }
+
+  /** Re-send the whole timeline and the snapshot at the next flush (the workflow must wake up to flush). */
+  resync(): void {
+    this.resyncRequested = true;
   }
 
   /** Write every pending event and the case row after them, then mirror the state in search attributes. */
   async flush(): Promise<void> {
-    while (this.outbox.length > 0) {
-      const events = this.outbox.splice(0);
-      await recordCaseEvents({ events, snapshot: this.snapshot() });
+    while (this.resyncRequested || this.pending > 0) {
+      const resync = this.resyncRequested;
+      this.resyncRequested = false;
+      const upTo = this.seq; // handlers may record more while an activity runs; the loop picks those up
+      const batches = resync ? chunks(this.timeline.slice(0, upTo), RESYNC_CHUNK) : [this.timeline.slice(this.writtenSeq, upTo)];
+      for (const events of batches) {
+        await recordCaseEvents({ events, snapshot: this.snapshot(), ...(resync ? { resync } : {}) });
+      }
+      this.writtenSeq = Math.max(this.writtenSeq, upTo);
     }
     this.updateSearchAttributes();
   }
@@ -53,4 +81,10 @@ export class CaseRecorder {
     this.lastAttributes = fingerprint;
     upsertSearchAttributes(pairs);
   }
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

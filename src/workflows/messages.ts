@@ -3,7 +3,8 @@
  * Updates are used where the caller waits for the new state (their validators
  * reject forbidden actions, which the API answers with 409 or 403).
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CaseSnapshot } from '../domain/caseEvents';
 import type { ServiceRequestState } from '../domain/serviceRequest';
 
 /** ApplicationFailure types thrown by validators; the API maps them to HTTP statuses. */
@@ -40,3 +41,18 @@ export const cancelServiceRequest = defineUpdate<ServiceRequestState, [CancelCas
 
 export const serviceRequestWorkflowId = (caseId: string): string => `service-request:${caseId}`;
 export const registrationWorkflowId = (caseId: string): string => `registration:${caseId}`;
+
+// ---- read-model reconciliation (`npm run reconcile`; every workflow that uses CaseRecorder) ----
+
+/** What a case workflow has recorded and written to the read model, for the reconciler to compare with Postgres. */
+export interface ReadModelState {
+  snapshot: CaseSnapshot;
+  /** Seq of the last event recorded. */
+  recordedSeq: number;
+  /** Seq of the last event the read-model activity has confirmed; below recordedSeq while a write is pending. */
+  writtenSeq: number;
+}
+
+export const getReadModelState = defineQuery<ReadModelState>('getReadModelState');
+/** Re-send the whole timeline and the current snapshot at the next flush (the upserts make repeats harmless). */
+export const resyncReadModel = defineSignal('resyncReadModel');

@@ -185,6 +185,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   // ---- queries and updates ----
 
   setHandler(m.getServiceRequestState, () => state);
+  setHandler(m.resyncReadModel, () => { recorder.resync(); changed = true; });
 
   setHandler(m.acceptOrder, ({ partnerId, actor }) => {
     if (state.status === 'awaiting_ack') {

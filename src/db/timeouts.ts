@@ -1,0 +1,63 @@
+/**
+ * `GET /v1/timeouts`: the open deadlines of open cases that fall due within a window or
+ * have already passed, soonest first. Keyset-paginated on (due_at, case_id, kind), which
+ * is also the index the scan walks (migration 003), so a page costs one index range;
+ * community filters use the deadline's own copy of the case's community.
+ */
+import type { Pool } from 'pg';
+import { TERMINAL_CASE_STATUSES } from '../domain/supervision';
+import { exactTimestamp } from './caseViews';
+
+export interface TimeoutFilter {
+  withinMs: number;
+  type?: string;
+  kind?: string;
+  community?: string;
+  partnerId?: string;
+  scope: string[] | null;
+  after: { dueAt: string; caseId: string; kind: string } | null;
+  limit: number;
+}
+
+export interface OpenDeadline {
+  caseId: string;
+  caseType: string;
+  kind: string;
+  dueAt: string;
+  breached: boolean;
+  status: string;
+  community: string | null;
+  partnerId: string | null;
+}
+
+export async function listOpenDeadlines(pool: Pool, f: TimeoutFilter): Promise<{ items: OpenDeadline[]; cursor: TimeoutFilter['after'] }> {
+  const values: unknown[] = [f.withinMs, TERMINAL_CASE_STATUSES];
+  const where = ['d.due_at <= now() + $1::double precision * interval \'1 millisecond\'', 'c.status <> ALL ($2::text[])'];
+  const add = (sql: string, ...vs: unknown[]) => {
+    let i = values.length;
+    values.push(...vs);
+    where.push(sql.replace(/\?/g, () => `$${++i}`));
+  };
+  if (f.type) add('c.type = ?', f.type);
+  if (f.kind) add('d.kind = ?', f.kind);
+  if (f.community) add('d.community = ?', f.community);
+  if (f.partnerId) add('c.partner_id = ?', f.partnerId);
+  if (f.scope) add('d.community = ANY (?::text[])', f.scope);
+  if (f.after) add('(d.due_at, d.case_id, d.kind) > (?::timestamptz, ?, ?)', f.after.dueAt, f.after.caseId, f.after.kind);
+  values.push(f.limit + 1);
+  const { rows } = await pool.query(
+    `SELECT d.case_id, c.type, d.kind, d.due_at, ${exactTimestamp('d.due_at')} AS due_exact, d.due_at <= now() AS breached,
+       c.status, c.community, c.partner_id
+     FROM case_deadlines d JOIN cases c ON c.id = d.case_id
+     WHERE ${where.join(' AND ')}
+     ORDER BY d.due_at, d.case_id, d.kind LIMIT $${values.length}`, values);
+  const page = rows.slice(0, f.limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map((r) => ({
+      caseId: r.case_id, caseType: r.type, kind: r.kind, dueAt: r.due_at.toISOString(), breached: r.breached,
+      status: r.status, community: r.community, partnerId: r.partner_id,
+    })),
+    cursor: rows.length > f.limit && last ? { dueAt: last.due_exact, caseId: last.case_id, kind: last.kind } : null,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * `npm run reconcile`: compare the read model with Temporal and repair drift (after an
+ * outage, or after restoring Postgres from a backup). See docs/supervision.md.
+ *
+ *   npm run reconcile -- [--dry-run] [--closed-within P7D] [--community <name>] [--task-queue <name>] [--verbose]
+ *
+ * Exit status: 0 when everything checked is (now) in line, 2 when drift remains or
+ * workflows could not be asked, 1 on a configuration or connection error.
+ */
+import { parseArgs } from 'node:util';
+import { type Config, ConfigError, loadConfig, requireServices } from './config';
+import { migrate } from './db/migrate';
+import { createPool } from './db/pool';
+import { parseIsoDuration } from './domain/duration';
+import { reconcileReadModel, type ReconcileSummary } from './reconciliation/reconcileReadModel';
+import { payloadCodecFor } from './temporal/codec';
+import { connectClient } from './temporal/connection';
+
+const USAGE = 'usage: npm run reconcile -- [--dry-run] [--closed-within P7D] [--community <name>] [--task-queue <name>] [--verbose]';
+
+function parseCli(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'dry-run': { type: 'boolean', default: false },
+      'closed-within': { type: 'string' },
+      community: { type: 'string' },
+      'task-queue': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const closedWithin = values['closed-within'];
+  const closedWithinMs = closedWithin === undefined ? undefined : parseIsoDuration(closedWithin);
+  if (closedWithinMs === null) throw new ConfigError(`--closed-within must be an ISO 8601 duration such as P7D, not ${closedWithin}`);
+  return { ...values, closedWithinMs };
+}
+
+export function formatSummary(s: ReconcileSummary, verbose: boolean): string {
+  const lines = [
+    `checked ${s.checked}, in sync ${s.inSync}, drifted ${s.drifted}, repaired ${s.repaired}, unrepaired ${s.unrepaired}, busy ${s.busy}, unreachable ${s.unreachable}`,
+  ];
+  for (const c of s.cases) {
+    if (c.outcome === 'in_sync' && !verbose) continue;
+    lines.push(`  ${c.outcome.padEnd(11)} ${c.running ? 'running' : 'closed '} ${c.workflowId}${c.reasons.length ? `: ${c.reasons.join('; ')}` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  const args = parseCli(process.argv.slice(2));
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config: Config = loadConfig();
+  const { temporalAddress, databaseUrl } = requireServices(config);
+  const pool = createPool(databaseUrl, 4);
+  await migrate(pool); // a database restored from an older backup may lag behind the code's schema
+  const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
+  try {
+    const summary = await reconcileReadModel({
+      client, pool, dryRun: args['dry-run'], closedWithinMs: args.closedWithinMs,
+      community: args.community, taskQueue: args['task-queue'], log: (line) => console.error(line),
+    });
+    console.log(formatSummary(summary, args.verbose));
+    return summary.unrepaired + summary.unreachable + (args['dry-run'] ? summary.drifted : 0) > 0 ? 2 : 0;
+  } finally {
+    await connection.close();
+    await pool.end();
+  }
+}
+
+if (require.main === module) {
+  main().then((code) => process.exit(code), (err) => {
+    console.error(err instanceof ConfigError ? err.message : `reconcile failed: ${(err as Error).message}\n${USAGE}`);
+    process.exit(1);
+  });
+}
