@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import type { CaseEventBatch } from '../domain/caseEvents';
 import { recordCaseEventBatch } from '../db/readModel';
 import { type PartnerSelectionCriteria, selectBestPartner } from './partnerMatching';
+import { type CertificateRequest, issueCertificateNumber, type ReviewerCriteria, selectDepartmentReviewer } from './registration';
 import { deliverPartnerWebhook, type WebhookDelivery } from './webhooks';
 
 export interface ActivityDeps {
@@ -33,9 +34,18 @@ export function createActivities(deps: ActivityDeps) {
     async deliverWebhook(delivery: WebhookDelivery) {
       return deliverPartnerWebhook(http, delivery);
     },
+    /** The partner that reviews a registration case for one department (并行办理). */
+    async selectDepartmentReviewer(criteria: ReviewerCriteria) {
+      return selectDepartmentReviewer(deps.pool, criteria);
+    },
+    /** The case's certificate number; the same one on every retry. */
+    async issueCertificateNumber(request: CertificateRequest) {
+      return issueCertificateNumber(deps.pool, request);
+    },
   };
 }
 
 export type CaseActivities = ReturnType<typeof createActivities>;
 export type { PartnerCandidate, PartnerSelectionCriteria } from './partnerMatching';
 export type { WebhookDelivery, WebhookResult } from './webhooks';
+export type { CertificateRequest, DepartmentReviewer, IssuedCertificate, ReviewerCriteria } from './registration';

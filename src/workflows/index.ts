@@ -1,1 +1,2 @@
 export { serviceRequest } from './serviceRequest';
+export { registration } from './registration';

@@ -1,0 +1,165 @@
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { ZodType } from 'zod';
+import { invalidLinkedInstitutions, registrationFromReadModel } from '../../db/registrations';
+import { loadSlaPolicies } from '../../db/slaPolicies';
+import {
+  type Applicant, initialRegistrationState, openRegistrationDeadlines, type RegistrationIntake, type RegistrationState, type RegistrationWorkflowInput,
+} from '../../domain/registration';
+import { SA } from '../../domain/searchAttributes';
+import { resolveRegistrationSla } from '../../domain/sla';
+import * as m from '../../workflows/messages';
+import { inCommunityScope, type Principal } from '../auth';
+import { actorOf, reserveCaseId } from '../caseIntake';
+import type { ApiDeps } from '../deps';
+import { badRequest, forbidden, notFound } from '../problem';
+import {
+  CreateRegistration, MarkDelivered, RegistrationView, ReviewAnswer, ReviewParams, SupplementDocuments,
+} from '../registrationSchemas';
+import type { ApiRoutes, Reply, RouteSpec } from '../routing';
+import { Cancel, IdParam, Survey } from '../schemas';
+import { isAlreadyStarted, queryState, runUpdate } from '../workflowCalls';
+
+/** The case as API.md shows it. */
+export function registrationView(s: RegistrationState) {
+  const reviews = Object.fromEntries(Object.entries(s.reviews).map(([department, r]) => [department, {
+    status: r.status, partnerId: r.partnerId, ...(r.reason ? { reason: r.reason } : {}), requestedAt: r.requestedAt,
+    dueAt: r.dueAt, overdue: r.overdue, answeredAt: r.answeredAt,
+  }]));
+  return {
+    id: s.id, status: s.status, businessType: s.businessType, applicants: s.applicants, property: s.property,
+    community: s.community, delivery: s.delivery, linkedInstitutions: s.linkedInstitutions, documents: s.documents,
+    missingDocuments: s.missingDocuments, reviews, certificateNo: s.certificateNo, timeToCertificateMs: s.timeToCertificateMs,
+    completionTargetMs: s.completionTargetMs, withinCompletionTarget: s.withinCompletionTarget, sameDay: s.sameDay,
+    overdue: s.overdue, deadlines: openRegistrationDeadlines(s), rejection: s.rejection, delivered: s.delivered,
+    survey: s.survey, withdrawal: s.withdrawal, sla: s.sla, createdAt: s.createdAt, acceptedAt: s.acceptedAt,
+    certificateIssuedAt: s.certificateIssuedAt, deliveredAt: s.delivered?.at ?? null, closedAt: s.closedAt, outcome: s.outcome,
+  };
+}
+
+/**
+ * What a partner may know of the applicants: a department needs their ID numbers and phones
+ * while its review is pending; afterwards, and for a linked institution, their names suffice.
+ */
+function registrationFor(p: Principal, s: RegistrationState): RegistrationState {
+  if (p.role !== 'partner') return s;
+  const reviewing = Object.values(s.reviews).some((r) => r.partnerId === p.partnerId && r.status === 'pending');
+  return reviewing ? s : { ...s, applicants: s.applicants.map(({ name }) => ({ name })) as Applicant[] };
+}
+
+/** A partner sees a case it reviews, or is notified of as a linked institution. */
+const involves = (s: RegistrationState, partnerId: string | null) =>
+  partnerId !== null && (Object.values(s.reviews).some((r) => r.partnerId === partnerId) || s.linkedInstitutions.includes(partnerId));
+
+export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }: ApiDeps): void {
+  const taskQueue = config.TEMPORAL_TASK_QUEUE;
+
+  async function currentState(caseId: string): Promise<RegistrationState | null> {
+    return (await queryState(temporal, m.registrationWorkflowId(caseId), m.getRegistrationState))
+      ?? registrationFromReadModel(pool, caseId);
+  }
+
+  /** Load the case and check the caller may see it (community scope; a partner only a case it is part of). */
+  async function authorisedState(caseId: string, p: Principal): Promise<RegistrationState> {
+    const state = await currentState(caseId);
+    if (!state) throw notFound(`registration ${caseId}`);
+    if (p.role === 'partner' && !involves(state, p.partnerId)) throw forbidden('this case was not sent to your organisation');
+    if (!inCommunityScope(p, state.community)) throw forbidden('this case is outside the communities of your key');
+    return state;
+  }
+
+  routes.add({
+    method: 'post', path: '/v1/registrations', tag: 'registrations', roles: ['staff', 'supervisor'],
+    summary: 'One-window intake (一窗受理) of a registration case; honours Idempotency-Key',
+    body: CreateRegistration,
+    responses: {
+      201: { description: 'case opened: awaiting_documents (missingDocuments names all of them) or in_review', schema: RegistrationView },
+      200: { description: 'the same Idempotency-Key and body: the case opened before', schema: RegistrationView },
+      409: { description: 'the Idempotency-Key was used with another body' },
+    },
+    handler: async ({ body, principal, req }) => {
+      if (!inCommunityScope(principal, body.community)) {
+        throw forbidden(body.community ? `your key may not open cases in community ${body.community}` : 'your key is limited to communities: name the community');
+      }
+      const linked = body.linkedInstitutions ?? [];
+      const problems = await invalidLinkedInstitutions(pool, linked);
+      if (problems.size > 0) {
+        throw badRequest('linkedInstitutions must name active linked institutions',
+          linked.flatMap((id, i) => (problems.has(id) ? [{ path: `body.linkedInstitutions.${i}`, message: problems.get(id)! }] : [])));
+      }
+      const { caseId, repeat } = await reserveCaseId(pool, principal, req.header('idempotency-key'), body);
+      const intake: RegistrationIntake = body;
+      const input: RegistrationWorkflowInput = {
+        caseId, intake, sla: resolveRegistrationSla(await loadSlaPolicies(pool)),
+        openedBy: actorOf(principal), openedAt: new Date().toISOString(),
+      };
+      const initial = initialRegistrationState(input);
+      try {
+        await temporal.workflow.start<(i: RegistrationWorkflowInput) => Promise<RegistrationState>>('registration', {
+          workflowId: m.registrationWorkflowId(caseId), taskQueue, args: [input],
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: [
+            { key: SA.caseType, value: 'registration' },
+            { key: SA.caseStatus, value: initial.status },
+            { key: SA.category, value: body.businessType },
+            ...(body.community ? [{ key: SA.community, value: body.community }] : []),
+          ],
+        });
+      } catch (err) {
+        if (!isAlreadyStarted(err)) throw err; // a repeat of a case that has already ended
+      }
+      if (!repeat) return { status: 201, body: registrationView(initial), caseId, headers: { Location: `/v1/registrations/${caseId}` } };
+      return { status: 200, body: registrationView((await currentState(caseId)) ?? initial), caseId };
+    },
+  });
+
+  routes.add({
+    method: 'get', path: '/v1/registrations/:id', tag: 'registrations', roles: ['admin', 'supervisor', 'staff', 'partner'],
+    summary: 'A registration case, live: missing documents, the three reviews, certificate and the 20-minute measure',
+    params: IdParam,
+    responses: { 200: { description: 'the case', schema: RegistrationView }, 404: { description: 'unknown case' } },
+    handler: async ({ params, principal }) => ({
+      status: 200, body: registrationView(registrationFor(principal, await authorisedState(params.id, principal))),
+    }),
+  });
+
+  const update = <A>(caseId: string, def: UpdateDefinition<RegistrationState, [A]>, arg: A) =>
+    runUpdate(temporal, m.registrationWorkflowId(caseId), def, arg, `registration ${caseId}`,
+      async () => (await registrationFromReadModel(pool, caseId))?.status ?? null);
+
+  /** One action = one Temporal update; the answer is the case's new state. */
+  function action<B, P extends { id: string }>(
+    path: string, roles: RouteSpec['roles'], summary: string, params: ZodType<P>, schema: ZodType<B>,
+    perform: (params: P, body: B, p: Principal) => Promise<RegistrationState>,
+  ): void {
+    routes.add({
+      method: 'post', path: `/v1/registrations/:id/${path}`, tag: 'registrations', roles, summary, params, body: schema,
+      responses: {
+        200: { description: 'the case after the action', schema: RegistrationView },
+        404: { description: 'unknown case' },
+        409: { description: 'the case is in a state that forbids the action (the body names it)' },
+      },
+      handler: async ({ params: p, body, principal }): Promise<Reply> => {
+        await authorisedState(p.id, principal);
+        const state = await perform(p, body, principal);
+        return { status: 200, body: registrationView(registrationFor(principal, state)), caseId: p.id };
+      },
+    });
+  }
+
+  const staff = ['staff', 'supervisor'] as const;
+  action('documents', staff, 'Supplement documents; complete ones start the three reviews', IdParam, SupplementDocuments,
+    ({ id }, b, p) => update(id, m.supplementDocuments, { documents: b.documents, actor: actorOf(p) }));
+  action('reviews/:department', ['partner'], 'A department answers its review (only the partner it was sent to); a rejection ends the case',
+    ReviewParams, ReviewAnswer,
+    ({ id, department }, b, p) => update(id, m.recordReview, {
+      department, partnerId: p.partnerId!, approved: b.approved, reason: b.reason ?? null, actor: actorOf(p),
+    }));
+  action('delivered', staff, 'The certificate reached the applicant (window, post or home visit); linked institutions are notified',
+    IdParam, MarkDelivered, ({ id }, b, p) => update(id, m.markDelivered, { note: b.note ?? null, actor: actorOf(p) }));
+  action('survey', staff, 'Record the satisfaction survey (1-5); closes the case', IdParam, Survey,
+    ({ id }, b, p) => update(id, m.recordRegistrationSurvey, { score: b.score, comment: b.comment ?? null, actor: actorOf(p) }));
+  action('cancel', staff, 'Withdraw the case with a reason (before the certificate is issued)', IdParam, Cancel,
+    ({ id }, b, p) => update(id, m.cancelRegistration, { reason: b.reason, actor: actorOf(p) }));
+}

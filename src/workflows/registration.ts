@@ -1,0 +1,305 @@
+/**
+ * 不动产登记: one registration case, from the one-window intake to the satisfaction survey.
+ *
+ * The shape of the resident request: update handlers validate an action against the
+ * current state, change it at once and queue the webhooks that follow; the main loop
+ * sends them, requests the department reviews (all at once), issues the certificate,
+ * writes the timeline and sleeps until the next change or deadline (supplement window,
+ * review reminder and escalation, survey window).
+ */
+import { allHandlersFinished, condition, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import type { CaseActivities } from '../activities';
+import { allApproved, nextStepOfReviews, openReview, pendingReviews } from '../domain/departmentReview';
+import {
+  CANCELLABLE_REGISTRATION_STATUSES, certificateTiming, DOCUMENTS, initialRegistrationState, linkedInstitutionNotice,
+  missingDocuments, type RegistrationState, type RegistrationWorkflowInput, registrationSnapshot, reviewRequestCase,
+  shanghaiDate, TERMINAL_REGISTRATION_STATUSES,
+} from '../domain/registration';
+import { surveyOutcome } from '../domain/serviceRequest';
+import { DEPARTMENTS, type Department } from '../domain/vocabulary';
+import { CaseRecorder } from './caseRecorder';
+import * as m from './messages';
+import { type PartnerNotification, partnerNotifier } from './partnerNotifier';
+import { invalidAction, invalidState, notYourOrder, requireStatus } from './validation';
+
+/** Reviewer choice and certificate numbers live in Postgres: retry until it is back. */
+const { selectDepartmentReviewer, issueCertificateNumber } = proxyActivities<CaseActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export async function registration(input: RegistrationWorkflowInput): Promise<RegistrationState> {
+  const { caseId, sla } = input;
+  const { workflowId } = workflowInfo();
+  const now = () => Date.now();
+  const state = initialRegistrationState(input);
+
+  /** Set by every recorded event so the main loop wakes up. */
+  let changed = false;
+  const notifications: PartnerNotification[] = [];
+  /** Departments whose review has no reviewer yet (new, or none was available last time). */
+  const reviewsToRequest: Department[] = [];
+
+  const recorder = new CaseRecorder(() => registrationSnapshot(state, workflowId));
+  const record = (type: string, actor: string, data: Record<string, unknown> = {}) => {
+    recorder.record(type, actor, data);
+    changed = true;
+  };
+  const notify = partnerNotifier(caseId, 'registration', record);
+
+  // ---- state changes shared by several paths ----
+
+  /** 受理: the documents are complete; the SLA clock starts and the three reviews go out together. */
+  function accept(): void {
+    state.status = 'in_review';
+    state.acceptedAt = iso(now());
+    state.deadlines = {};
+    record('accepted', 'system', { acceptedAt: state.acceptedAt, completionTarget: sla.source.completionTarget });
+    for (const department of DEPARTMENTS) {
+      state.reviews[department] = openReview(uuid4(), now(), sla.reviewTimeoutMs);
+      reviewsToRequest.push(department);
+    }
+  }
+
+  function withdrawPendingReviews(reason: string): void {
+    for (const [department, review] of pendingReviews(state.reviews)) {
+      review.status = 'withdrawn';
+      record('review_withdrawn', 'system', { department, partnerId: review.partnerId, orderId: review.orderId, reason });
+      if (review.partnerId) {
+        notifications.push({ partnerId: review.partnerId, event: 'order.withdrawn', orderId: review.orderId, case: { department, reason } });
+      }
+    }
+    reviewsToRequest.length = 0;
+  }
+
+  function finish(): void {
+    state.closedAt = iso(now());
+    state.deadlines = {};
+    state.overdue = false;
+  }
+
+  function withdraw(reason: string, by: string): void {
+    withdrawPendingReviews('case withdrawn');
+    state.status = 'withdrawn';
+    state.withdrawal = { reason, by };
+    finish();
+    record('withdrawn', by, { reason });
+  }
+
+  function reject(department: Department, partnerId: string, reason: string): void {
+    state.rejection = { department, partnerId, reason, at: iso(now()) };
+    withdrawPendingReviews(`rejected by ${department}`);
+    state.status = 'rejected';
+    finish();
+    record('rejected', 'system', { department, reason });
+  }
+
+  function close(outcome: NonNullable<RegistrationState['outcome']>): void {
+    state.status = 'closed';
+    state.outcome = outcome;
+    finish();
+    record('closed', 'system', { outcome });
+  }
+
+  // ---- queries and updates ----
+
+  setHandler(m.getRegistrationState, () => state);
+
+  setHandler(m.supplementDocuments, ({ documents, actor }) => {
+    const added = [...new Set(documents)].filter((code) => !state.documents.includes(code));
+    state.documents.push(...added);
+    state.missingDocuments = missingDocuments(state.businessType, state.documents);
+    record('documents_supplemented', actor, { documents: added, missingDocuments: state.missingDocuments });
+    if (state.missingDocuments.length === 0) accept();
+    return state;
+  }, { validator: (_input) => requireStatus(state.status, ['awaiting_documents'], 'supplement documents for') });
+
+  setHandler(m.recordReview, ({ department, partnerId, approved, reason, actor }) => {
+    const review = state.reviews[department]!;
+    if (review.status !== 'pending') return state; // the department repeating its answer
+    review.status = approved ? 'approved' : 'rejected';
+    review.reason = reason ?? null;
+    review.answeredAt = iso(now());
+    record(approved ? 'review_approved' : 'review_rejected', actor, { department, partnerId, orderId: review.orderId, reason: review.reason });
+    if (!approved) {
+      reject(department, partnerId, reason!);
+    } else if (allApproved(state.reviews, DEPARTMENTS)) {
+      state.status = 'issuing';
+      state.overdue = false;
+    } else {
+      state.overdue = pendingReviews(state.reviews).some(([, r]) => r.overdue);
+    }
+    return state;
+  }, {
+    validator: ({ department, partnerId, approved, reason }: m.RecordReview) => {
+      requireStatus(state.status, ['in_review'], 'review');
+      const review = state.reviews[department];
+      if (review?.partnerId !== partnerId) throw notYourOrder(`the ${department} review of this case was not sent to your organisation`);
+      if (!approved && !reason?.trim()) throw invalidAction('a rejection needs the reason the applicant will be told');
+      if (review.status !== 'pending' && review.status !== (approved ? 'approved' : 'rejected')) {
+        throw invalidState(state.status, `the ${department} review was already answered (${review.status})`);
+      }
+    },
+  });
+
+  setHandler(m.markDelivered, ({ note, actor }) => {
+    state.delivered = { method: state.delivery, note: note ?? null, by: actor, at: iso(now()) };
+    record('delivered', actor, { method: state.delivery, note: note ?? null });
+    // 不动产+: the institutions concerned learn of it without the applicant going back and forth.
+    // A notice concerns the case as a whole, so its order id is the case id.
+    for (const partnerId of state.linkedInstitutions) {
+      notifications.push({ partnerId, event: 'case.notice', orderId: caseId, case: linkedInstitutionNotice(state) });
+    }
+    state.status = 'awaiting_survey';
+    state.deadlines = { survey: iso(now() + sla.surveyWindowMs) };
+    return state;
+  }, { validator: (_input) => requireStatus(state.status, ['awaiting_delivery'], 'mark delivered') });
+
+  setHandler(m.recordRegistrationSurvey, ({ score, comment, actor }) => {
+    state.survey = { score, comment: comment ?? null, at: iso(now()) };
+    const { outcome, needsReview } = surveyOutcome(score);
+    record('survey', actor, { score, comment: comment ?? null });
+    if (needsReview) record('supervisor_review_opened', 'system', { score });
+    close(outcome);
+    return state;
+  }, { validator: (_input) => requireStatus(state.status, ['awaiting_survey'], 'record a survey for') });
+
+  setHandler(m.cancelRegistration, ({ reason, actor }) => {
+    withdraw(reason, actor);
+    return state;
+  }, { validator: (_input) => requireStatus(state.status, CANCELLABLE_REGISTRATION_STATUSES, 'cancel') });
+
+  // ---- side effects run by the main loop ----
+
+  async function sendQueuedNotifications(): Promise<void> {
+    // One at a time: a partner must see its review requested before it sees it withdrawn.
+    while (notifications.length > 0) await notify(notifications.shift()!);
+  }
+
+  /** 并行办理: choose each department's reviewer, then send every request at the same time. */
+  async function requestReviews(departments: Department[]): Promise<void> {
+    const reviewers = await Promise.all(departments.map((department) =>
+      selectDepartmentReviewer({ caseId, department, community: state.community })));
+    const requests: PartnerNotification[] = [];
+    departments.forEach((department, i) => {
+      const review = state.reviews[department]!;
+      const reviewer = reviewers[i];
+      if (state.status !== 'in_review' || review.status !== 'pending') return; // answered or withdrawn meanwhile
+      if (!reviewer) {
+        record('escalated', 'system', { reason: 'no_reviewer', department });
+        return;
+      }
+      review.partnerId = reviewer.partnerId;
+      record('review_requested', 'system', {
+        department, partnerId: reviewer.partnerId, partnerName: reviewer.name, orderId: review.orderId, dueAt: review.dueAt,
+      });
+      requests.push({
+        partnerId: reviewer.partnerId, event: 'review.requested', orderId: review.orderId, deadline: review.dueAt,
+        case: reviewRequestCase(state, department),
+      });
+    });
+    await recorder.flush(); // the read model shows who reviews what before anyone can answer
+    await Promise.all(requests.map(notify));
+  }
+
+  async function remindReviewer(department: Department): Promise<void> {
+    const review = state.reviews[department]!;
+    review.reminded = true;
+    // Nobody has the review yet: look for a reviewer again instead of reminding no one.
+    if (!review.partnerId) return requestReviews([department]);
+    record('reminder_sent', 'system', { department, partnerId: review.partnerId, orderId: review.orderId, dueAt: review.dueAt });
+    await notify({
+      partnerId: review.partnerId, event: 'order.reminder', orderId: review.orderId, deadline: review.dueAt,
+      case: { department, reminder: true },
+    });
+  }
+
+  /** Past the review timeout: overdue and escalated to a supervisor; the answer is still waited for. */
+  function escalateReview(department: Department): void {
+    const review = state.reviews[department]!;
+    review.overdue = true;
+    state.overdue = true;
+    record('overdue', 'system', { kind: 'review', department, partnerId: review.partnerId, deadline: review.dueAt });
+    record('escalated', 'system', { reason: 'review_overdue', department, partnerId: review.partnerId });
+    if (!review.partnerId) reviewsToRequest.push(department);
+  }
+
+  /** 登簿发证: draw the number, then measure acceptance-to-certificate against the completion target. */
+  async function issueCertificate(): Promise<void> {
+    const year = Number(shanghaiDate(iso(now())).slice(0, 4));
+    const { certificateNo } = await issueCertificateNumber({ caseId, year });
+    const issuedAt = iso(now());
+    const timing = certificateTiming(state.acceptedAt!, issuedAt, sla.completionTargetMs);
+    Object.assign(state, timing);
+    state.certificateNo = certificateNo;
+    state.certificateIssuedAt = issuedAt;
+    state.status = 'awaiting_delivery';
+    record('certificate_issued', 'system', { certificateNo, delivery: state.delivery, ...timing });
+    if (!timing.withinCompletionTarget) record('completion_target_breached', 'system', { ...timing });
+  }
+
+  /** The next deadline of the current state, with what happens when it passes. */
+  function nextDeadline(): { at: number; fire: () => Promise<void> | void } | null {
+    const { supplement, survey } = state.deadlines;
+    switch (state.status) {
+      case 'awaiting_documents':
+        return supplement ? { at: Date.parse(supplement), fire: () => withdraw('supplement_window_elapsed', 'system') } : null;
+      case 'in_review': {
+        const next = nextStepOfReviews(state.reviews);
+        if (!next) return null;
+        return { at: next.at, fire: () => (next.step === 'remind' ? remindReviewer(next.department) : escalateReview(next.department)) };
+      }
+      case 'awaiting_survey':
+        return survey ? { at: Date.parse(survey), fire: () => { record('survey_expired', 'system'); close('no_response'); } } : null;
+      default:
+        return null;
+    }
+  }
+
+  // ---- the main loop ----
+
+  record('intake', input.openedBy, {
+    businessType: state.businessType, delivery: state.delivery, documents: state.documents, community: state.community,
+    linkedInstitutions: state.linkedInstitutions, applicants: state.applicants.length, sla: sla.source,
+  });
+  if (state.missingDocuments.length === 0) {
+    accept();
+  } else {
+    // 一次性告知: everything missing, told at once.
+    state.deadlines = { supplement: iso(now() + sla.supplementWindowMs) };
+    record('documents_missing', 'system', {
+      missingDocuments: state.missingDocuments, names: state.missingDocuments.map((code) => DOCUMENTS[code]),
+      supplementDeadline: state.deadlines.supplement,
+    });
+  }
+
+  for (;;) {
+    changed = false;
+    await sendQueuedNotifications();
+    await recorder.flush();
+    if (TERMINAL_REGISTRATION_STATUSES.includes(state.status)) break;
+    if (state.status === 'in_review' && reviewsToRequest.length > 0) {
+      await requestReviews(reviewsToRequest.splice(0));
+      continue;
+    }
+    if (state.status === 'issuing') {
+      await issueCertificate();
+      continue;
+    }
+    const deadline = nextDeadline();
+    if (!deadline) {
+      await condition(() => changed);
+      continue;
+    }
+    const remaining = deadline.at - now();
+    const woken = remaining > 0 && (await condition(() => changed, remaining));
+    if (!woken) await deadline.fire();
+  }
+
+  await condition(allHandlersFinished);
+  await sendQueuedNotifications();
+  await recorder.flush();
+  return state;
+}

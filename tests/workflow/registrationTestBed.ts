@@ -1,0 +1,253 @@
+/**
+ * The time-skipping test server with a worker running the registration workflow against
+ * in-memory activities: a directory of department reviewers, partner endpoints that
+ * record every webhook, a certificate register and a read model that records the timeline.
+ * Each case gets its own `RegistrationWorld`, so the tests of a file share one worker.
+ */
+import { randomUUID } from 'node:crypto';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, Worker } from '@temporalio/worker';
+import type { CaseActivities, CertificateRequest, DepartmentReviewer, ReviewerCriteria, WebhookDelivery } from '../../src/activities';
+import type { CaseEvent, CaseEventBatch, CaseSnapshot } from '../../src/domain/caseEvents';
+import { formatCertificateNo, type RegistrationIntake, type RegistrationState, type RegistrationWorkflowInput } from '../../src/domain/registration';
+import { CASE_SEARCH_ATTRIBUTES, SA } from '../../src/domain/searchAttributes';
+import { resolveRegistrationSla } from '../../src/domain/sla';
+import type { Department } from '../../src/domain/vocabulary';
+import * as m from '../../src/workflows/messages';
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+export interface SentWebhook { event: string; partnerId: string; orderId: string; deadline?: string; case: Record<string, any> }
+
+type Activities = Pick<CaseActivities, 'recordCaseEvents' | 'deliverWebhook' | 'selectDepartmentReviewer' | 'issueCertificateNumber'>;
+
+/** One case's surroundings: who reviews for each department, what was sent, what was recorded. */
+export class RegistrationWorld {
+  readonly caseId = randomUUID();
+  readonly timeline: CaseEvent[] = [];
+  readonly snapshots: CaseSnapshot[] = [];
+  readonly webhooks: SentWebhook[] = [];
+  /** Deliveries running right now, and the most that ever ran at once (parallel review requests). */
+  inFlight = 0;
+  maxInFlight = 0;
+  /** Hold each `review.requested` (2 s at most) until all three are in flight: proves they are sent in parallel. */
+  holdReviewRequestsForSiblings = false;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(readonly reviewers: Partial<Record<Department, string | null>>) {}
+
+  get lastSnapshot(): CaseSnapshot | undefined { return this.snapshots.at(-1); }
+  types(): string[] { return this.timeline.map((e) => e.type); }
+  events(type: string): CaseEvent[] { return this.timeline.filter((e) => e.type === type); }
+  sent(partnerId: string, event?: string): SentWebhook[] {
+    return this.webhooks.filter((w) => w.partnerId === partnerId && (!event || w.event === event));
+  }
+
+  /** Wait (in real time, event driven) for what the workflow has written; test-server time stays locked meanwhile. */
+  until<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+    const hit = check();
+    if (hit) return Promise.resolve(hit);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(onChange);
+        reject(new Error(`timed out waiting for ${what}; timeline so far: ${this.types().join(', ')}`));
+      }, timeoutMs);
+      const onChange = () => {
+        const v = check();
+        if (!v) return;
+        clearTimeout(timer);
+        this.waiters.delete(onChange);
+        resolve(v);
+      };
+      this.waiters.add(onChange);
+    });
+  }
+
+  waitForEvent(type: string, nth = 1): Promise<CaseEvent> {
+    return this.until(`${type} #${nth}`, () => this.events(type)[nth - 1]);
+  }
+
+  waitForStatus(status: string): Promise<CaseSnapshot> {
+    return this.until(`case row status ${status}`, () => (this.lastSnapshot?.status === status ? this.lastSnapshot : undefined));
+  }
+
+  waitForWebhook(partnerId: string, event: string, nth = 1): Promise<SentWebhook> {
+    return this.until(`${event} #${nth} to ${partnerId}`, () => this.sent(partnerId, event)[nth - 1]);
+  }
+
+  changed(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+/** The in-memory activities, each call routed to the world of its case. */
+class FakeRegistrationServices {
+  private readonly worlds = new Map<string, RegistrationWorld>();
+  private certificatesIssued = 0;
+  private readonly certificates = new Map<string, string>();
+
+  open(reviewers: Partial<Record<Department, string | null>>): RegistrationWorld {
+    const world = new RegistrationWorld(reviewers);
+    this.worlds.set(world.caseId, world);
+    return world;
+  }
+
+  private world(caseId: string): RegistrationWorld {
+    const world = this.worlds.get(caseId);
+    if (!world) throw ApplicationFailure.nonRetryable(`no test world for case ${caseId}`);
+    return world;
+  }
+
+  readonly activities: Activities = {
+    recordCaseEvents: async (batch: CaseEventBatch) => {
+      const world = this.world(batch.snapshot.id);
+      world.timeline.push(...batch.events);
+      world.snapshots.push(batch.snapshot);
+      world.changed();
+    },
+    selectDepartmentReviewer: async (c: ReviewerCriteria): Promise<DepartmentReviewer | null> => {
+      const partnerId = this.world(c.caseId).reviewers[c.department];
+      return partnerId ? { partnerId, name: `${c.department} bureau`, openReviews: 0 } : null;
+    },
+    deliverWebhook: async (d: WebhookDelivery) => {
+      const world = this.world(d.caseId);
+      world.inFlight += 1;
+      world.maxInFlight = Math.max(world.maxInFlight, world.inFlight);
+      world.changed();
+      if (d.event === 'review.requested' && world.holdReviewRequestsForSiblings) await world.until('parallel review requests', () => world.inFlight >= 3, 2000).catch(() => undefined);
+      world.inFlight -= 1;
+      world.webhooks.push({ event: d.event, partnerId: d.partnerId, orderId: d.orderId, deadline: d.deadline, case: d.case });
+      world.changed();
+      return { httpStatus: 200, attempt: 1 };
+    },
+    issueCertificateNumber: async (req: CertificateRequest) => {
+      const existing = this.certificates.get(req.caseId);
+      if (existing) return { certificateNo: existing, sequence: 0 };
+      const sequence = ++this.certificatesIssued;
+      const certificateNo = formatCertificateNo(req.year, sequence);
+      this.certificates.set(req.caseId, certificateNo);
+      return { certificateNo, sequence };
+    },
+  };
+}
+
+export const REVIEWERS = { tax: 'tax-bureau', housing: 'housing-bureau', natural_resources: 'natural-resources-bureau' } as const;
+
+/** The shipped registration SLA, pinned so the tests do not move when the defaults do. */
+const SLA = resolveRegistrationSla([{
+  caseType: 'registration', supplementWindow: 'P15D', reviewTimeout: 'PT2H', completionTarget: 'PT20M', surveyWindow: 'P7D',
+}]);
+
+export interface RegistrationTestBed {
+  env: TestWorkflowEnvironment;
+  advance(ms: number): Promise<void>;
+  open(intake: RegistrationIntake, reviewers?: Partial<Record<Department, string | null>>): Promise<RegistrationCase>;
+  stop(): Promise<void>;
+}
+
+export async function startRegistrationTestBed(): Promise<RegistrationTestBed> {
+  try {
+    Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (msg: string) => console.error(msg) } as never });
+  } catch { /* installed already by another test file in this process */ }
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: process.env.TEMPORAL_TEST_SERVER_PATH! } },
+  });
+  await registerCaseSearchAttributes(env);
+  const services = new FakeRegistrationServices();
+  const taskQueue = `registration-tests-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection, taskQueue,
+    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    activities: services.activities,
+  });
+  const running = worker.run();
+  const opened: RegistrationCase[] = [];
+  return {
+    env,
+    advance: (ms) => env.sleep(ms),
+    async open(intake, reviewers = REVIEWERS) {
+      const world = services.open(reviewers);
+      const input: RegistrationWorkflowInput = {
+        caseId: world.caseId, intake, sla: SLA, openedBy: 'staff:window-1', openedAt: new Date(await env.currentTimeMs()).toISOString(),
+      };
+      // Started as the API starts it (src/api/routes/registrations.ts), search attributes included.
+      const handle = await env.client.workflow.start('registration', {
+        workflowId: m.registrationWorkflowId(world.caseId), taskQueue, args: [input],
+        typedSearchAttributes: [
+          { key: SA.caseType, value: 'registration' },
+          { key: SA.category, value: intake.businessType },
+        ],
+      });
+      const c = new RegistrationCase(handle as RegistrationHandle, world);
+      opened.push(c);
+      return c;
+    },
+    async stop() {
+      // Cases left open would otherwise keep firing timers while later tests skip time.
+      await Promise.all(opened.map((c) => c.handle.terminate('test finished').catch(() => undefined)));
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
+}
+
+/** The Java test server knows no custom search attributes until they are added, as production does. */
+async function registerCaseSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
+  const { IndexedValueType } = temporal.api.enums.v1;
+  const typeOf = { Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL } as const;
+  const searchAttributes = Object.fromEntries(Object.entries(CASE_SEARCH_ATTRIBUTES).map(([name, type]) => [name, typeOf[type]]));
+  await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
+}
+
+type RegistrationHandle = WorkflowHandle<(i: RegistrationWorkflowInput) => Promise<RegistrationState>>;
+
+/** One case, driven through the updates the API uses, by the window staff and the departments. */
+export class RegistrationCase {
+  constructor(readonly handle: RegistrationHandle, readonly world: RegistrationWorld) {}
+
+  state(): Promise<RegistrationState> { return this.handle.query(m.getRegistrationState); }
+  /** The final state (time skips until the workflow ends). */
+  result(): Promise<RegistrationState> { return this.handle.result(); }
+
+  supplement(...documents: RegistrationIntake['documents']) {
+    return this.handle.executeUpdate(m.supplementDocuments, { args: [{ documents, actor: 'staff:window-1' }] });
+  }
+  review(department: Department, approved: boolean, reason?: string, partnerId: string = REVIEWERS[department]) {
+    return this.handle.executeUpdate(m.recordReview, { args: [{ department, partnerId, approved, reason, actor: `partner:${partnerId}` }] });
+  }
+  approveAll() {
+    return Promise.all((Object.keys(REVIEWERS) as Department[]).map((d) => this.review(d, true)));
+  }
+  delivered(note?: string) { return this.handle.executeUpdate(m.markDelivered, { args: [{ note, actor: 'staff:window-1' }] }); }
+  survey(score: number, comment?: string) {
+    return this.handle.executeUpdate(m.recordRegistrationSurvey, { args: [{ score, comment, actor: 'staff:window-1' }] });
+  }
+  cancel(reason: string) { return this.handle.executeUpdate(m.cancelRegistration, { args: [{ reason, actor: 'staff:window-1' }] }); }
+
+  /** Wait until every department has its `review.requested`. */
+  reviewsRequested(): Promise<SentWebhook[]> {
+    return Promise.all(Object.values(REVIEWERS).map((p) => this.world.waitForWebhook(p, 'review.requested')));
+  }
+
+  async searchAttributes(): Promise<Record<string, unknown>> {
+    const { typedSearchAttributes } = await this.handle.describe();
+    return Object.fromEntries(typedSearchAttributes.getAll().map((pair) => [pair.key.name, pair.value]));
+  }
+}
+
+/** The failure a validator raised for a rejected update (what the API turns into 409/403/400). */
+export async function rejection(action: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await action;
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return err.cause;
+    throw err;
+  }
+  throw new Error('the action was accepted, but it should have been rejected');
+}
