@@ -14,6 +14,7 @@ import { auditRoutes } from './routes/audit';
 import { caseRoutes } from './routes/cases';
 import { codecCors, codecRoutes } from './routes/codec';
 import { partnerRoutes } from './routes/partners';
+import { registrationRoutes } from './routes/registrations';
 import { serviceRequestRoutes } from './routes/serviceRequests';
 import { slaPolicyRoutes } from './routes/slaPolicies';
 import { supervisionRoutes } from './routes/supervision';
@@ -35,6 +36,7 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   partnerRoutes(routes, deps);
   slaPolicyRoutes(routes, deps);
   serviceRequestRoutes(routes, deps);
+  registrationRoutes(routes, deps);
   caseRoutes(routes, deps);
   supervisionRoutes(routes, deps);
   codecRoutes(routes, deps);

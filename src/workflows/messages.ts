@@ -6,6 +6,8 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CaseSnapshot } from '../domain/caseEvents';
 import type { ServiceRequestState } from '../domain/serviceRequest';
+import type { DocumentCode, RegistrationState } from '../domain/registration';
+import type { Department } from '../domain/vocabulary';
 
 /** ApplicationFailure types thrown by validators; the API maps them to HTTP statuses. */
 export const FAILURE_INVALID_STATE = 'InvalidCaseState'; // 409
@@ -41,6 +43,20 @@ export const cancelServiceRequest = defineUpdate<ServiceRequestState, [CancelCas
 
 export const serviceRequestWorkflowId = (caseId: string): string => `service-request:${caseId}`;
 export const registrationWorkflowId = (caseId: string): string => `registration:${caseId}`;
+
+// ---- registration cases (不动产登记) ----
+
+export interface SupplementDocuments extends ByActor { documents: DocumentCode[] }
+export interface RecordReview extends ByPartner { department: Department; approved: boolean; reason?: string | null }
+export interface MarkDelivered extends ByActor { note?: string | null }
+
+export const getRegistrationState = defineQuery<RegistrationState>('getRegistrationState');
+
+export const supplementDocuments = defineUpdate<RegistrationState, [SupplementDocuments]>('supplementDocuments');
+export const recordReview = defineUpdate<RegistrationState, [RecordReview]>('recordReview');
+export const markDelivered = defineUpdate<RegistrationState, [MarkDelivered]>('markDelivered');
+export const recordRegistrationSurvey = defineUpdate<RegistrationState, [RecordSurvey]>('recordRegistrationSurvey');
+export const cancelRegistration = defineUpdate<RegistrationState, [CancelCase]>('cancelRegistration');
 
 // ---- read-model reconciliation (`npm run reconcile`; every workflow that uses CaseRecorder) ----
 
