@@ -327,7 +327,10 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   }, { validator: (_input) => requireStatus(['awaiting_survey'], 'record a survey for') });
 
   setHandler(m.cancelServiceRequest, ({ reason, actor }) => {
-    withdrawActiveOrder('case cancelled');
+    // An active order is withdrawn; a completed one stays with the partner who did the work
+    // (its hours and the case count for that partner in reports).
+    if (ACTIVE_ORDER.includes(state.status)) withdrawActiveOrder('case cancelled');
+    state.deadlines = {};
     state.status = 'cancelled';
     state.closedAt = iso(now());
     state.overdue = false;
