@@ -106,6 +106,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   // ---- queries and updates ----
 
   setHandler(m.getRegistrationState, () => state);
+  setHandler(m.resyncReadModel, () => { recorder.resync(); changed = true; });
 
   setHandler(m.supplementDocuments, ({ documents, actor }) => {
     const added = [...new Set(documents)].filter((code) => !state.documents.includes(code));

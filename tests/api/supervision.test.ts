@@ -391,49 +391,69 @@ describe('GET /v1/reports/summary', () => {
 });
 
 describe('reconciliation (npm run reconcile)', () => {
-  it('brings back a live case whose rows were lost, and a closed one from its history', async () => {
+  it('brings back live cases of both types whose rows were lost, and a closed one from its history', async () => {
     const community = newCommunity('reconcile');
     const p = await partnerIn(community, { categories: ['housing'] });
     const live = await openRequest(community);
     const closed = await openRequest(community);
-    await eventually(async () => (await caseRow(live))?.status === 'awaiting_ack' && (await caseRow(closed))?.status === 'awaiting_ack', { what: 'both dispatched' });
+    // A registration waiting for documents: the other case workflow, with its supplement deadline.
+    const registration = await sys.call('POST', '/v1/registrations', {
+      key: staff,
+      body: {
+        applicants: [{ name: '赵先生', idNumber: '220102198001011234', phone: '13500003333' }], property: { address: '人民大街 1 号' },
+        businessType: 'transfer', documents: ['applicant_id'], delivery: 'window', community,
+      },
+    });
+    expect(registration.status).toBe(201);
+    const reg = registration.body.id as string;
+    await eventually(async () => (await caseRow(live))?.status === 'awaiting_ack' && (await caseRow(closed))?.status === 'awaiting_ack'
+      && (await caseRow(reg))?.status === 'awaiting_documents', { what: 'both dispatched, the registration waiting' });
     expect((await sys.call('POST', `/v1/service-requests/${live}/accept`, { key: p.key })).status).toBe(200);
     expect((await sys.call('POST', `/v1/service-requests/${closed}/cancel`, { key: staff, body: { reason: '重复登记' } })).status).toBe(200);
     await eventually(async () => (await caseRow(live))?.status === 'in_progress' && (await caseRow(closed))?.status === 'cancelled', { what: 'accept and cancel recorded' });
     await eventually(async () => (await sys.client.workflow.getHandle(`service-request:${closed}`).describe()).status.name === 'COMPLETED', { what: 'closed workflow' });
-    const before = { live: await caseRow(live), liveEvents: await eventCount(live), closed: await caseRow(closed), closedEvents: await eventCount(closed) };
+    const before = {
+      live: await caseRow(live), liveEvents: await eventCount(live), closed: await caseRow(closed), closedEvents: await eventCount(closed),
+      reg: await caseRow(reg), regEvents: await eventCount(reg),
+    };
     expect(await deadlineKinds(live)).toEqual(['fulfilment']);
+    expect(await deadlineKinds(reg)).toEqual(['supplement']);
 
     const scope = { client: sys.client, pool: sys.pool, community, taskQueue: sys.taskQueue };
     // Visibility follows the workflows' state a moment later: wait until it lists the cancelled case as closed.
-    await eventually(() => reconcileReadModel(scope), { accept: (s) => s.checked === 1 && s.inSync === 1, what: 'one running case in sync' });
+    await eventually(() => reconcileReadModel(scope), { accept: (s) => s.checked === 2 && s.inSync === 2, what: 'two running cases in sync' });
 
     // The outage: rows lost for both cases.
-    for (const id of [live, closed]) {
+    for (const id of [live, closed, reg]) {
       await sys.pool.query('DELETE FROM cases WHERE id = $1', [id]);
       await sys.pool.query('DELETE FROM case_events WHERE case_id = $1 AND seq > 1', [id]);
       await sys.pool.query('DELETE FROM case_deadlines WHERE case_id = $1', [id]);
     }
     const dry = await eventually(() => reconcileReadModel({ ...scope, dryRun: true, closedWithinMs: 600_000 }), {
-      accept: (s) => s.checked === 2, what: 'the closed case listed',
+      accept: (s) => s.checked === 3, what: 'the closed case listed',
     });
-    expect(dry).toMatchObject({ checked: 2, drifted: 2, repaired: 0 });
+    expect(dry).toMatchObject({ checked: 3, drifted: 3, repaired: 0 });
     expect(dry.cases.find((x) => x.caseId === live)!.reasons).toEqual(expect.arrayContaining(['case row missing']));
     expect(await caseRow(live)).toBeUndefined();
 
     const summary = await reconcileReadModel({ ...scope, closedWithinMs: 600_000 });
-    expect(summary).toMatchObject({ checked: 2, drifted: 2, repaired: 2, unrepaired: 0, unreachable: 0 });
-    const restored = { live: await caseRow(live), liveEvents: await eventCount(live), closed: await caseRow(closed), closedEvents: await eventCount(closed) };
+    expect(summary).toMatchObject({ checked: 3, drifted: 3, repaired: 3, unrepaired: 0, unreachable: 0 });
+    const restored = {
+      live: await caseRow(live), liveEvents: await eventCount(live), closed: await caseRow(closed), closedEvents: await eventCount(closed),
+      reg: await caseRow(reg), regEvents: await eventCount(reg),
+    };
     const comparable = (r: Record<string, unknown>) => { const { updated_at: _u, ...rest } = r; return rest; };
     expect(comparable(restored.live)).toEqual(comparable(before.live));
     expect(comparable(restored.closed)).toEqual(comparable(before.closed));
-    expect([restored.liveEvents, restored.closedEvents]).toEqual([before.liveEvents, before.closedEvents]);
+    expect(comparable(restored.reg)).toEqual(comparable(before.reg));
+    expect([restored.liveEvents, restored.closedEvents, restored.regEvents]).toEqual([before.liveEvents, before.closedEvents, before.regEvents]);
     expect(await deadlineKinds(live)).toEqual(['fulfilment']);
+    expect(await deadlineKinds(reg)).toEqual(['supplement']);
 
     // A row that is present but wrong (same last seq) is rewritten too.
     await sys.pool.query(`UPDATE cases SET status = 'escalated', overdue = true WHERE id = $1`, [live]);
-    expect(await reconcileReadModel(scope)).toMatchObject({ checked: 1, drifted: 1, repaired: 1 });
+    expect(await reconcileReadModel(scope)).toMatchObject({ checked: 2, drifted: 1, repaired: 1 });
     expect(await caseRow(live)).toMatchObject({ status: 'in_progress', overdue: false });
-    expect(await reconcileReadModel({ ...scope, closedWithinMs: 600_000 })).toMatchObject({ checked: 2, inSync: 2, drifted: 0 });
+    expect(await reconcileReadModel({ ...scope, closedWithinMs: 600_000 })).toMatchObject({ checked: 3, inSync: 3, drifted: 0 });
   });
 });
