@@ -18,7 +18,7 @@ export class HttpProblem extends Error {
 }
 
 const TYPES: Record<number, string> = {
-  400: 'validation-error', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found', 409: 'conflict',
+  400: 'validation-error', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found', 405: 'method-not-allowed', 409: 'conflict',
   413: 'payload-too-large', 415: 'unsupported-media-type', 429: 'rate-limited', 500: 'internal-error', 503: 'dependency-unavailable',
 };
 

@@ -8,7 +8,7 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import type { ZodType } from 'zod';
 import type { Role } from '../domain/vocabulary';
 import type { Principal } from './auth';
-import { forbidden, fromZodError, problemType } from './problem';
+import { badRequest, forbidden, fromZodError, HttpProblem, problemType } from './problem';
 import { z } from './zod';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -56,7 +56,7 @@ export const ProblemSchema = z.object({
 export const toOpenApiPath = (path: string) => path.replace(/:([A-Za-z_]+)/g, '{$1}');
 
 const STANDARD_ERRORS: Record<number, string> = {
-  400: 'invalid input', 401: 'no or bad API key', 403: 'role or scope forbids it', 429: 'rate limited', 503: 'a dependency is down',
+  400: 'invalid input', 401: 'no or bad API key', 403: 'role or scope forbids it', 404: 'no such resource', 429: 'rate limited', 503: 'a dependency is down',
 };
 
 export class ApiRoutes {
@@ -92,6 +92,16 @@ export class ApiRoutes {
         }
       });
     }
+    // A known path asked with a method it does not have: 405 naming the ones it has (RFC 9110), not 404.
+    const methodsByPath = new Map<string, string[]>();
+    for (const spec of this.routes) methodsByPath.set(spec.path, [...(methodsByPath.get(spec.path) ?? []), spec.method.toUpperCase()]);
+    for (const [path, methods] of methodsByPath) {
+      const allow = [...new Set([...methods, ...(methods.includes('GET') ? ['HEAD'] : [])])].join(', ');
+      app.all(path, (req: Request, _res: Response, next: NextFunction) => {
+        if (req.method === 'OPTIONS') return next();
+        next(new HttpProblem(405, 'Method not allowed', `${req.method} is not allowed on ${path}; use ${allow}`, {}, { Allow: allow }));
+      });
+    }
   }
 
   openApiDocument(info: { title: string; version: string; description: string }) {
@@ -106,6 +116,7 @@ export class ApiRoutes {
         if (responses[status]) continue;
         if (spec.roles === 'public' && status !== '503') continue;
         if (status === '400' && !spec.body && !spec.query && !spec.params) continue;
+        if (status === '404' && !spec.params) continue;
         responses[status] = { description, content: { 'application/problem+json': { schema: ProblemSchema } } };
       }
       for (const [status, r] of Object.entries(responses)) {
@@ -123,7 +134,7 @@ export class ApiRoutes {
         request: {
           ...(spec.params ? { params: spec.params as never } : {}),
           ...(spec.query ? { query: spec.query as never } : {}),
-          ...(spec.body ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } } : {}),
+          ...(spec.body ? { body: { required: !spec.body.safeParse(undefined).success, content: { 'application/json': { schema: spec.body } } } } : {}),
         },
         responses: responses as never,
       });
@@ -138,9 +149,26 @@ export class ApiRoutes {
 
 function parseWith<T>(schema: ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'path'): T {
   if (!schema) return undefined as T;
+  const nul = pathWithNul(value, [where]);
+  if (nul) throw badRequest(`${nul} contains the NUL character`, [{ path: nul, message: 'must not contain the NUL character (U+0000)' }]);
   const result = schema.safeParse(value);
   if (!result.success) throw fromZodError(where, result.error);
   return result.data;
+}
+
+/**
+ * Postgres text and jsonb cannot hold U+0000: refused at the door, it is a 400; let through, it
+ * is a 500, or worse a workflow whose read-model writes retry forever.
+ */
+function pathWithNul(value: unknown, path: string[]): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [k, v] of Object.entries(value)) {
+    if (k.includes('\u0000')) return [...path, k].join('.');
+    const found = pathWithNul(v, [...path, k]);
+    if (found) return found;
+  }
+  return null;
 }
 
 export { problemType };

@@ -13,6 +13,15 @@ export const IsoDuration = z.string()
   .refine((s) => parseIsoDuration(s) !== null && parseIsoDuration(s)! > 0, 'must be a positive ISO 8601 duration such as PT2H, P7D or PT5S')
   .openapi({ example: 'PT2H' });
 
+/**
+ * An instant with its offset (ISO 8601 / RFC 3339), normalised to UTC: Postgres refuses offsets
+ * beyond ±15:59 and years outside 1-9999 that the format itself allows (a 500 otherwise).
+ */
+const INSTANT_RANGE = [Date.parse('0001-01-01T00:00:00Z'), Date.parse('9999-12-31T23:59:59.999Z')] as const;
+export const Instant = z.iso.datetime({ offset: true })
+  .refine((s) => Date.parse(s) >= INSTANT_RANGE[0] && Date.parse(s) <= INSTANT_RANGE[1], 'must be between the years 1 and 9999 in UTC')
+  .transform((s) => new Date(s).toISOString());
+
 export const IdParam = z.object({ id }).strict();
 
 export const Pagination = {
@@ -30,7 +39,7 @@ export const CreateApiKey = z.object({
   name: text(200),
   partnerId: id.optional(),
   communities: z.array(text(200)).max(200).optional(),
-  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  expiresAt: Instant.optional(),
 }).strict().superRefine((v, ctx) => {
   if (v.role === 'partner' && !v.partnerId) ctx.addIssue({ code: 'custom', path: ['partnerId'], message: 'a partner key needs the partnerId it acts for' });
   if (v.role !== 'partner' && v.partnerId) ctx.addIssue({ code: 'custom', path: ['partnerId'], message: 'only partner keys carry a partnerId' });

@@ -1,6 +1,7 @@
 /** Talking to case workflows from the API: updates, queries, and their failures as HTTP problems. */
 import {
   type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
@@ -45,7 +46,10 @@ async function updateProblem(err: unknown, caseLabel: string, closedState: () =>
     if (state) return conflict(`the case is ${state}`, { state });
     return notFound(caseLabel);
   }
-  if (isTemporalUnavailable(err)) return unavailable('the case could not be reached (Temporal or its workers are not answering); retry shortly');
+  // No worker took the update before the deadline (all workers down or restarting): transient, like Temporal being down.
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isTemporalUnavailable(err)) {
+    return unavailable('the case could not be reached (Temporal or its workers are not answering); retry shortly');
+  }
   return err as HttpProblem;
 }
 

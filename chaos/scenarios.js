@@ -1,0 +1,187 @@
+'use strict';
+/**
+ * The five fault scenarios of issue 7. Each runs hundreds of resident requests through
+ * their whole life (intake, dispatch, accept, complete, follow-up, survey) on a system of
+ * real OS processes, injects its fault while they are in flight, and then checks every case.
+ */
+const { startSystem } = require('./lib/system');
+const { PartnerWorld, flakyPolicy } = require('./lib/partners');
+const { verifyScenario } = require('./lib/verify');
+const { sleep } = require('./lib/http');
+
+const PARTNERS = 4;
+
+async function waitUntil(predicate, deadline, stepMs = 250) {
+  while (!(await predicate())) {
+    if (Date.now() > deadline) return false;
+    await sleep(stepMs);
+  }
+  return true;
+}
+
+/**
+ * The shared shape: start the system, register partners, open `cases` requests while the
+ * fault runs alongside, wait for every case to close, verify.
+ * `fault({ sys, world, cases, deadline })` returns a note for the result line.
+ */
+async function lifecycleScenario(run, { name, cases, env, policy, allowRedispatch = false, budgetMs = 300_000, fault, extraChecks }) {
+  const t0 = Date.now();
+  const deadline = t0 + budgetMs;
+  const sys = await startSystem({ run, name, env });
+  const world = new PartnerWorld({
+    api: sys.api, adminKey: sys.adminKey, community: `chaos-${name}-${run.runId}`, policy, deadline: () => deadline,
+  });
+  let note = '';
+  try {
+    await world.start();
+    await world.registerPartners(PARTNERS);
+    const faultRun = fault({ sys, world, cases, deadline, run }).then((n) => { note = n; });
+    await world.openCases(cases, { concurrency: 20, prefix: `${name}-${run.runId}` });
+    await faultRun;
+    // Every case the staff opened must be closed through the API, then in the read model.
+    await waitUntil(() => world.closedCases.size + world.errors.length >= world.stats.opened, deadline, 500);
+    await world.settle();
+    await waitUntil(async () => {
+      const { rows } = await sys.pool.query(`SELECT count(*)::int AS n FROM cases WHERE community = $1 AND status = 'closed'`, [world.community]);
+      return rows[0].n >= cases;
+    }, Math.max(deadline, Date.now() + 30_000), 500).catch(() => false);
+    await waitForWorkflows(sys, world, Math.max(deadline, Date.now() + 30_000));
+    const result = await verifyScenario({
+      pool: sys.pool, world, expected: cases, temporal: sys.temporal, readModelQuery: sys.readModelQuery, allowRedispatch,
+    });
+    if (extraChecks) result.problems.push(...(await extraChecks({ sys, world, cases, result })));
+    const transient = Object.entries(sys.api.transient).map(([s, n]) => `${s === '0' ? 'no answer' : s}×${n}`).join(' ');
+    const checksNote = result.note;
+    return { ...result, seconds: (Date.now() - t0) / 1000, note: [note, checksNote, transient && `client retried: ${transient}`].filter(Boolean).join('; '), dir: sys.dir };
+  } finally {
+    await world.stop().catch(() => undefined);
+    await sys.stop().catch(() => undefined);
+  }
+}
+
+/** Each workflow completes just after its last read-model write; wait for that, and for visibility to show it. */
+async function waitForWorkflows(sys, world, deadline) {
+  const ids = [...world.cases.keys()];
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (ids.length && Date.now() < deadline) {
+      const handle = sys.temporal.workflow.getHandle(`service-request:${ids.pop()}`);
+      await Promise.race([handle.result().catch(() => undefined), sleep(Math.max(0, deadline - Date.now()))]);
+    }
+  }));
+  await waitUntil(async () => {
+    for await (const wf of sys.temporal.workflow.list({ query: `Community = '${world.community}' AND ExecutionStatus = 'Running'` })) return !wf;
+    return true;
+  }, Math.min(deadline, Date.now() + 20_000), 500);
+}
+
+/** When a fifth of the cases have closed, many others are in every earlier state: the moment to strike. */
+const midRun = (world, cases, deadline) => waitUntil(() => world.closedCases.size >= Math.ceil(cases / 5), deadline);
+
+const SCENARIOS = {
+  'worker-sigkill': (run, cases) => lifecycleScenario(run, {
+    name: 'worker-sigkill', cases,
+    fault: async ({ sys, world, deadline }) => {
+      await midRun(world, cases, deadline);
+      const at = world.closedCases.size;
+      await sys.worker.kill('SIGKILL');
+      const killedAt = Date.now();
+      await sleep(1000);
+      await sys.startWorker();
+      return `worker SIGKILLed at ${at}/${cases} closed; new worker polling ${((Date.now() - killedAt) / 1000).toFixed(1)} s later`;
+    },
+  }),
+
+  'temporal-restart': (run, cases) => lifecycleScenario(run, {
+    name: 'temporal-restart', cases,
+    fault: async ({ sys, world, deadline }) => {
+      await midRun(world, cases, deadline);
+      const at = world.closedCases.size;
+      const t = Date.now();
+      await sys.stopTemporal();
+      await sleep(5000);
+      await sys.startTemporal();
+      return `dev server stopped at ${at}/${cases} closed, same SQLite file and port back after ${((Date.now() - t) / 1000).toFixed(1)} s`;
+    },
+  }),
+
+  'postgres-outage': (run, cases) => lifecycleScenario(run, {
+    name: 'postgres-outage', cases, allowRedispatch: true,
+    fault: async ({ sys, world, deadline }) => {
+      await midRun(world, cases, deadline);
+      const at = world.closedCases.size;
+      run.pg.stop('fast');
+      const t = Date.now();
+      // Meanwhile the API must refuse writes that need Postgres with 503 and Retry-After.
+      const probes = { ok: 0, bad: [] };
+      const probe = async (what, method, path, key, body) => {
+        const res = await sys.api.call(method, path, { key, body });
+        if (res.status === 503 && res.headers.get('retry-after')) probes.ok += 1;
+        else probes.bad.push(`${what} -> ${res.status}${res.headers.get('retry-after') ? '' : ' (no Retry-After)'}`);
+      };
+      while (Date.now() - t < 30_000) {
+        await Promise.all([
+          probe('staff intake', 'POST', '/v1/service-requests', world.staffKey, {
+            resident: { name: '探针', phone: '13900000000', community: `${world.community}-probe` },
+            category: world.category, description: 'probe during the outage', urgency: 'normal', channel: 'phone',
+          }),
+          probe('admin partner registration', 'POST', '/v1/partners', sys.adminKey, {
+            name: 'probe', kind: 'volunteer_team', categories: ['food'], communities: ['probe'], capacity: 1,
+            webhookUrl: 'http://127.0.0.1:9/never', webhookSecret: 'probe-secret-0123456789',
+          }),
+          probe('partner accept', 'POST', `/v1/service-requests/${[...world.cases.keys()][0]}/accept`, world.partners.get('1').key, {}),
+          probe('readiness', 'GET', '/readyz'),
+        ]);
+        await sleep(2000);
+      }
+      run.pg.start();
+      sys.probeProblems = probes.bad;
+      return `Postgres stopped at ${at}/${cases} closed for ${((Date.now() - t) / 1000).toFixed(1)} s; ${probes.ok}/${probes.ok + probes.bad.length} probes answered 503 + Retry-After`;
+    },
+    extraChecks: async ({ sys }) => (sys.probeProblems ?? []).map((p) => `during the outage: ${p}`),
+  }),
+
+  'partner-failures': (run, cases) => {
+    const webhookTimeoutMs = 1000;
+    return lifecycleScenario(run, {
+      // An attempt that never reaches the partner (the activity itself timed out on a loaded machine) can make all
+      // five fail; the order then goes to the next partner, which the checks allow and count.
+      name: 'partner-failures', cases, env: { WEBHOOK_TIMEOUT_MS: String(webhookTimeoutMs) }, allowRedispatch: true,
+      policy: flakyPolicy({ webhookTimeoutMs }),
+      fault: async () => '',
+      extraChecks: async ({ world, result }) => {
+        const all = [...world.deliveries.values()].flatMap((d) => d.arrivals);
+        const failed = all.filter((a) => a.status >= 500).length;
+        const late = all.filter((a) => a.delayMs > 0).length;
+        const repeated = [...world.deliveries.values()].filter((d) => d.arrivals.length > 1).length;
+        result.note = `${all.length} webhook requests: ${failed} answered 500, ${late} timed out; ${repeated}/${world.deliveries.size} delivery ids seen more than once (same id each time); ${result.redispatched} orders given up after 5 attempts and re-dispatched; ${result.afterClose} deliveries confirmed only after the partner had already worked the order and the case closed`;
+        const problems = [];
+        if (failed / all.length < 0.3) problems.push(`only ${failed}/${all.length} attempts failed: the fault did not bite`);
+        return problems;
+      },
+    });
+  },
+
+  'api-kill-intake': (run, cases) => lifecycleScenario(run, {
+    name: 'api-kill-intake', cases,
+    fault: async ({ sys, world, deadline }) => {
+      const kills = [];
+      for (const share of [0.25, 0.6]) {
+        await waitUntil(() => world.stats.opened >= Math.ceil(cases * share), deadline, 20);
+        const at = world.stats.opened;
+        await sys.apiProcess.kill('SIGKILL');
+        await sys.startApi();
+        kills.push(at);
+      }
+      return `API SIGKILLed at ${kills.join(' and ')}/${cases} intakes answered, restarted at once`;
+    },
+    extraChecks: async ({ sys, world, cases: n }) => {
+      const problems = [];
+      const { rows } = await sys.pool.query('SELECT count(*)::int AS n, count(DISTINCT case_id)::int AS c FROM idempotency_keys WHERE key_id = $1', [world.staffKeyId]);
+      if (rows[0].n !== n || rows[0].c !== n) problems.push(`idempotency_keys: ${rows[0].n} keys for ${rows[0].c} cases, expected ${n}`);
+      if (world.byIdempotencyKey.size !== n) problems.push(`${world.byIdempotencyKey.size} keys answered, expected ${n}`);
+      return problems;
+    },
+  }),
+};
+
+module.exports = { SCENARIOS };
