@@ -8,7 +8,7 @@ import type { ApiDeps } from '../deps';
 import { forbidden, notFound } from '../problem';
 import type { ApiRoutes } from '../routing';
 import { communityScope, invalidCursor } from '../scope';
-import { CaseHistory, IdParam, Pagination } from '../schemas';
+import { CaseHistory, IdParam, Instant, Pagination } from '../schemas';
 import { z } from '../zod';
 
 const CaseSummary = z.object({
@@ -19,7 +19,7 @@ const CaseSummary = z.object({
   outcome: z.string().nullable(), satisfaction: z.number().nullable(),
 }).openapi('CaseSummary');
 
-const instant = z.iso.datetime({ offset: true });
+const instant = Instant;
 
 const CaseQuery = z.object({
   type: z.enum(CASE_TYPES).optional(),

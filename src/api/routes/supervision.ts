@@ -8,11 +8,11 @@ import { CASE_TYPES } from '../../domain/vocabulary';
 import type { ApiDeps } from '../deps';
 import type { ApiRoutes } from '../routing';
 import { communityScope, invalidCursor } from '../scope';
-import { IsoDuration, Pagination } from '../schemas';
+import { Instant, IsoDuration, Pagination } from '../schemas';
 import { summaryToCsv } from '../summaryCsv';
 import { z } from '../zod';
 
-const instant = z.iso.datetime({ offset: true });
+const instant = Instant;
 
 const TimeoutQuery = z.object({
   within: IsoDuration.default('PT1H').openapi({ description: 'Window ahead of now; deadlines already past are always included' }),
