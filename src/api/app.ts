@@ -2,6 +2,7 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
+import { isConnectionError } from '../db/pool';
 import { auditMiddleware } from './audit';
 import { createAuthenticator } from './auth';
 import type { ApiDeps } from './deps';
@@ -13,6 +14,7 @@ import { apiKeyRoutes } from './routes/apiKeys';
 import { auditRoutes } from './routes/audit';
 import { caseRoutes } from './routes/cases';
 import { codecCors, codecRoutes } from './routes/codec';
+import { partnerOrderRoutes } from './routes/partnerOrders';
 import { partnerRoutes } from './routes/partners';
 import { registrationRoutes } from './routes/registrations';
 import { serviceRequestRoutes } from './routes/serviceRequests';
@@ -34,6 +36,7 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   apiKeyRoutes(routes, deps);
   auditRoutes(routes, deps);
   partnerRoutes(routes, deps);
+  partnerOrderRoutes(routes, deps);
   slaPolicyRoutes(routes, deps);
   serviceRequestRoutes(routes, deps);
   registrationRoutes(routes, deps);
@@ -98,8 +101,8 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes } {
   });
   app.use(auditMiddleware(deps.pool, deps.log));
   routes.mount(app, (req) => authenticator(req.header('authorization')).catch((err) => {
-    if (err instanceof HttpProblem) throw err;
-    throw unavailable('the key store is unreachable; retry shortly');
+    if (isConnectionError(err)) throw unavailable('the key store is unreachable; retry shortly');
+    throw err;
   }));
   app.use((req, res) => sendProblem(res, new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));
   app.use(problemMiddleware(deps.log));

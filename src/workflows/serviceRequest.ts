@@ -153,6 +153,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   /** Withdraw the active order, if any, telling the partner. */
   function withdrawActiveOrder(reason: string): void {
     if (state.currentOrderId && state.assignedPartnerId && ACTIVE_ORDER.includes(state.status)) {
+      record('order_withdrawn', 'system', { partnerId: state.assignedPartnerId, orderId: state.currentOrderId, reason });
       notifications.push({
         partnerId: state.assignedPartnerId, event: 'order.withdrawn', orderId: state.currentOrderId, extra: { reason },
       });
