@@ -2,11 +2,13 @@
  * `GET /v1/reports/summary`: the measures of DOMAIN.md per partner, category or community,
  * over the cases created in [from, to). Definitions: docs/supervision.md.
  *
- * Two statements: the measures (one GROUPING SETS scan gives every group and the overall
- * row; percentile_cont computes medians and p90s in Postgres), and counts by status.
+ * One statement, so groups and total come from one snapshot: GROUPING SETS gives every
+ * group and the overall row in one pass over the grouping column's covering index, which
+ * delivers the rows already in group order (migration 005); percentile_cont computes the
+ * medians and p90s in Postgres.
  */
 import type { Pool } from 'pg';
-import type { ReportGrouping } from '../domain/supervision';
+import { CASE_STATUSES, type ReportGrouping } from '../domain/supervision';
 
 export interface SummaryFilter {
   groupBy: ReportGrouping;
@@ -71,14 +73,17 @@ function whereClause(f: SummaryFilter): { sql: string; values: unknown[] } {
   return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', values };
 }
 
+/** Counts by status as columns: one pass, and the overall row sums them like every other measure. */
+const statusCounts = CASE_STATUSES.map((st) => `count(*) FILTER (WHERE status = '${st}')::int AS "status:${st}"`).join(',\n    ');
+
 const measuresSql = (group: string, where: string) => `
   SELECT grouping(${group}) = 1 AS overall, ${group} AS key,
     count(*)::int AS total,
     count(ack_seconds)::int AS acknowledged, ${percentiles('ack_seconds')} AS ack,
     count(complete_seconds)::int AS completed, ${percentiles('complete_seconds')} AS complete,
     count(close_seconds)::int AS closed, ${percentiles('close_seconds')} AS close,
-    count(*) FILTER (WHERE completed_at IS NOT NULL AND within_sla)::int AS inside_sla,
-    count(*) FILTER (WHERE completed_at IS NOT NULL AND within_sla IS NOT NULL)::int AS sla_judged,
+    count(*) FILTER (WHERE complete_seconds IS NOT NULL AND within_sla)::int AS inside_sla,
+    count(*) FILTER (WHERE complete_seconds IS NOT NULL AND within_sla IS NOT NULL)::int AS sla_judged,
     count(*) FILTER (WHERE type = 'service_request' AND reopen_count > 0)::int AS reopened,
     count(*) FILTER (WHERE type = 'service_request')::int AS service_requests,
     avg(satisfaction)::float8 AS mean_satisfaction,
@@ -87,7 +92,8 @@ const measuresSql = (group: string, where: string) => `
     coalesce(sum(hours_spent), 0)::float8 AS service_hours,
     count(same_day)::int AS certified,
     count(*) FILTER (WHERE same_day)::int AS same_day,
-    (percentile_cont(0.5) WITHIN GROUP (ORDER BY time_to_certificate_ms) FILTER (WHERE time_to_certificate_ms IS NOT NULL) / 1000)::float8 AS median_ttc
+    (percentile_cont(0.5) WITHIN GROUP (ORDER BY time_to_certificate_ms) FILTER (WHERE time_to_certificate_ms IS NOT NULL) / 1000)::float8 AS median_ttc,
+    ${statusCounts}
   FROM cases ${where}
   GROUP BY GROUPING SETS ((${group}), ())`;
 
@@ -121,9 +127,12 @@ interface MeasureRow {
   certified: number;
   same_day: number;
   median_ttc: number | null;
+  [statusCount: `status:${string}`]: number;
 }
 
-function measures(r: MeasureRow, byStatus: Record<string, number>): SummaryMeasures {
+function measures(r: MeasureRow): SummaryMeasures {
+  const byStatus: Record<string, number> = {};
+  for (const st of CASE_STATUSES) if (r[`status:${st}`] > 0) byStatus[st] = r[`status:${st}`];
   return {
     total: r.total,
     byStatus,
@@ -142,36 +151,18 @@ function measures(r: MeasureRow, byStatus: Record<string, number>): SummaryMeasu
 }
 
 export async function summarize(pool: Pool, f: SummaryFilter): Promise<Summary> {
-  const group = GROUP_COLUMN[f.groupBy];
   const { sql: where, values } = whereClause(f);
-  const [metricRows, statusRows] = await Promise.all([
-    pool.query<MeasureRow>(measuresSql(group, where), values),
-    pool.query<{ key: string | null; status: string; n: number }>(
-      `SELECT ${group} AS key, status, count(*)::int AS n FROM cases ${where} GROUP BY 1, 2`, values),
-  ]);
-  const statusByKey = new Map<string | null, Record<string, number>>();
-  const overallStatus: Record<string, number> = {};
-  for (const { key, status, n } of statusRows.rows) {
-    const counts = statusByKey.get(key) ?? {};
-    counts[status] = n;
-    statusByKey.set(key, counts);
-    overallStatus[status] = (overallStatus[status] ?? 0) + n;
-  }
+  const { rows } = await pool.query<MeasureRow>(measuresSql(GROUP_COLUMN[f.groupBy], where), values);
   const labels = f.groupBy === 'partner'
-    ? await partnerNames(pool, metricRows.rows.flatMap((r) => (r.key === null ? [] : [r.key])))
+    ? await partnerNames(pool, rows.flatMap((r) => (r.overall || r.key === null ? [] : [r.key])))
     : new Map<string, string>();
-  const groups: SummaryGroup[] = [];
-  let overall: SummaryMeasures | null = null;
-  for (const r of metricRows.rows) {
-    if (r.overall) overall = measures(r, overallStatus);
-    else groups.push({ key: r.key, label: (r.key !== null && labels.get(r.key)) || r.key, ...measures(r, statusByKey.get(r.key) ?? {}) });
-  }
+  const groups: SummaryGroup[] = rows.filter((r) => !r.overall).map((r) => ({
+    key: r.key, label: (r.key !== null && labels.get(r.key)) || r.key, ...measures(r),
+  }));
   groups.sort((a, b) => b.total - a.total || String(a.key).localeCompare(String(b.key)));
-  return {
-    groupBy: f.groupBy, from: f.from ?? null, to: f.to ?? null, groups,
-    // No case in range: GROUPING SETS still yields the () row, so this only guards the types.
-    overall: overall ?? measures(EMPTY_ROW, {}),
-  };
+  // The () grouping set yields its row even when no case matches.
+  const overall = measures(rows.find((r) => r.overall)!);
+  return { groupBy: f.groupBy, from: f.from ?? null, to: f.to ?? null, groups, overall };
 }
 
 async function partnerNames(pool: Pool, ids: string[]): Promise<Map<string, string>> {
@@ -179,10 +170,3 @@ async function partnerNames(pool: Pool, ids: string[]): Promise<Map<string, stri
   const { rows } = await pool.query<{ id: string; name: string }>('SELECT id, name FROM partners WHERE id = ANY ($1::text[])', [ids]);
   return new Map(rows.map((r) => [r.id, r.name]));
 }
-
-const EMPTY_ROW: MeasureRow = {
-  overall: true, key: null,
-  total: 0, acknowledged: 0, ack: null, completed: 0, complete: null, closed: 0, close: null, inside_sla: 0, sla_judged: 0,
-  reopened: 0, service_requests: 0, mean_satisfaction: null, answered: 0, surveys_due: 0, service_hours: 0, certified: 0,
-  same_day: 0, median_ttc: null,
-};
