@@ -39,6 +39,7 @@ function resultLine(name, r) {
   if (r.error) return `chaos ${pad(name, 17)} FAIL  ${r.error.split('\n')[0]}`;
   const ok = r.problems.length === 0;
   return `chaos ${pad(name, 17)} ${ok ? 'PASS' : 'FAIL'}  cases ${r.cases}/${r.expected}  final states OK ${r.finalOk}  events ${r.events}  duplicates ${r.duplicates}  time ${r.seconds.toFixed(1)} s` +
+    (r.redispatched ? `  re-dispatched orders ${r.redispatched}` : '') +
     (r.note ? `\n      ${r.note}` : '');
 }
 

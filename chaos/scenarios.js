@@ -35,7 +35,7 @@ async function lifecycleScenario(run, { name, cases, env, policy, allowRedispatc
   try {
     await world.start();
     await world.registerPartners(PARTNERS);
-    const faultRun = fault({ sys, world, cases, deadline, run }).then((n) => { note = n; });
+    const faultRun = fault({ sys, world, cases, deadline, run }).then((n) => { note = n; sys.faultEndedAt ??= Date.now(); });
     await world.openCases(cases, { concurrency: 20, prefix: `${name}-${run.runId}` });
     await faultRun;
     // Every case the staff opened must be closed through the API, then in the read model.
@@ -52,7 +52,11 @@ async function lifecycleScenario(run, { name, cases, env, policy, allowRedispatc
     if (extraChecks) result.problems.push(...(await extraChecks({ sys, world, cases, result })));
     const transient = Object.entries(sys.api.transient).map(([s, n]) => `${s === '0' ? 'no answer' : s}×${n}`).join(' ');
     const checksNote = result.note;
-    return { ...result, seconds: (Date.now() - t0) / 1000, note: [note, checksNote, transient && `client retried: ${transient}`].filter(Boolean).join('; '), dir: sys.dir };
+    const lastClose = Math.max(...world.closedAt);
+    const firstAfterFault = world.closedAt.filter((t) => t >= sys.faultEndedAt).sort((a, b) => a - b)[0];
+    result.timing = `all closed ${((lastClose - t0) / 1000).toFixed(1)} s after start` +
+      (firstAfterFault && sys.faultStartedAt ? `; first case closed ${((firstAfterFault - sys.faultEndedAt) / 1000).toFixed(1)} s after the fault ended` : '');
+    return { ...result, seconds: (Date.now() - t0) / 1000, note: [note, checksNote, result.timing, transient && `client retried: ${transient}`].filter(Boolean).join('; '), dir: sys.dir };
   } finally {
     await world.stop().catch(() => undefined);
     await sys.stop().catch(() => undefined);
@@ -83,6 +87,7 @@ const SCENARIOS = {
     fault: async ({ sys, world, deadline }) => {
       await midRun(world, cases, deadline);
       const at = world.closedCases.size;
+      sys.faultStartedAt = Date.now();
       await sys.worker.kill('SIGKILL');
       const killedAt = Date.now();
       await sleep(1000);
@@ -97,6 +102,7 @@ const SCENARIOS = {
       await midRun(world, cases, deadline);
       const at = world.closedCases.size;
       const t = Date.now();
+      sys.faultStartedAt = t;
       await sys.stopTemporal();
       await sleep(5000);
       await sys.startTemporal();
@@ -111,6 +117,7 @@ const SCENARIOS = {
       const at = world.closedCases.size;
       run.pg.stop('fast');
       const t = Date.now();
+      sys.faultStartedAt = t;
       // Meanwhile the API must refuse writes that need Postgres with 503 and Retry-After.
       const probes = { ok: 0, bad: [] };
       const probe = async (what, method, path, key, body) => {

@@ -37,6 +37,8 @@ class PartnerWorld {
     this.chains = new Set();
     /** Cases whose survey the staff recorded (the driver's view; the checks read the system's). */
     this.closedCases = new Set();
+    /** When each survey was recorded, for the recovery figures. */
+    this.closedAt = [];
   }
 
   async start() {
@@ -145,6 +147,7 @@ class PartnerWorld {
     }
     this.stats.closed += 1;
     this.closedCases.add(caseId);
+    this.closedAt.push(Date.now());
   }
 
   // ---- the staff side: intake ----

@@ -7,7 +7,8 @@ import { DEPARTMENTS } from '../domain/vocabulary';
 import { ResidentSchema } from './schemas';
 import { z } from './zod';
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+// The length limit holds for the text as sent (as the OpenAPI maxLength says); blank after trimming is empty.
+const text = (max: number) => z.string().max(max).trim().min(1);
 const id = z.string().min(1).max(100);
 
 const DocumentCode = z.enum(DOCUMENT_CODES).openapi({
@@ -17,8 +18,8 @@ const documentList = z.array(DocumentCode).max(DOCUMENT_CODES.length * 2);
 
 export const ApplicantSchema = z.object({
   name: ResidentSchema.shape.name,
-  idNumber: z.string().trim().toUpperCase()
-    .regex(/^\d{17}[\dX]$/, 'must be an 18-character resident ID number: 17 digits, then a digit or X'),
+  idNumber: z.string()
+    .regex(/^\d{17}[\dXx]$/, 'must be an 18-character resident ID number: 17 digits, then a digit or X').toUpperCase(),
   phone: ResidentSchema.shape.phone,
 }).strict().openapi('Applicant');
 

@@ -56,7 +56,8 @@ export const ProblemSchema = z.object({
 export const toOpenApiPath = (path: string) => path.replace(/:([A-Za-z_]+)/g, '{$1}');
 
 const STANDARD_ERRORS: Record<number, string> = {
-  400: 'invalid input', 401: 'no or bad API key', 403: 'role or scope forbids it', 404: 'no such resource', 429: 'rate limited', 503: 'a dependency is down',
+  400: 'invalid input', 401: 'no or bad API key', 403: 'role or scope forbids it', 404: 'no such resource',
+  413: 'the body is over 1 MB', 415: 'the body is not JSON', 429: 'rate limited', 503: 'a dependency is down',
 };
 
 export class ApiRoutes {
@@ -110,13 +111,16 @@ export class ApiRoutes {
     for (const spec of this.routes) {
       const responses: Record<string, { description: string; content?: Record<string, { schema: ZodType }> }> = {};
       for (const [status, r] of Object.entries(spec.responses)) {
-        responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: r.schema } } } : { description: r.description };
+        // Every error is a problem document, whether or not the route named its shape.
+        const schema = r.schema ?? (Number(status) >= 400 ? ProblemSchema : undefined);
+        responses[status] = schema ? { description: r.description, content: { 'application/json': { schema } } } : { description: r.description };
       }
       for (const [status, description] of Object.entries(STANDARD_ERRORS)) {
         if (responses[status]) continue;
         if (spec.roles === 'public' && status !== '503') continue;
         if (status === '400' && !spec.body && !spec.query && !spec.params) continue;
         if (status === '404' && !spec.params) continue;
+        if ((status === '413' || status === '415') && !spec.body) continue;
         responses[status] = { description, content: { 'application/problem+json': { schema: ProblemSchema } } };
       }
       for (const [status, r] of Object.entries(responses)) {

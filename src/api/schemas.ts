@@ -6,7 +6,8 @@ import {
 } from '../domain/vocabulary';
 import { z } from './zod';
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+// The length limit holds for the text as sent (as the OpenAPI maxLength says); blank after trimming is empty.
+const text = (max: number) => z.string().max(max).trim().min(1);
 const id = z.string().min(1).max(100);
 
 export const IsoDuration = z.string()
@@ -118,7 +119,8 @@ export const PartnerQuery = z.object({
 
 export const ResidentSchema = z.object({
   name: text(100),
-  phone: z.string().trim().regex(/^\+?[0-9][0-9 -]{4,19}$/, 'must be a phone number (digits, spaces, dashes, optional +)'),
+  // Starts and ends with a digit, so it is stored exactly as sent (no trimming that could leave it too short).
+  phone: z.string().regex(/^\+?[0-9][0-9 -]{3,18}[0-9]$/, 'must be a phone number (digits, spaces, dashes, optional +)'),
   community: text(200),
   compound: text(200).optional(),
   grid: text(100).optional(),

@@ -25,7 +25,7 @@ describe('the API edges', () => {
   routes.add({
     method: 'post', path: '/things/:id', tag: 't', roles: ['admin'], summary: 'echo',
     params: z.object({ id: z.string() }), body: z.object({ note: z.string(), tags: z.array(z.string()).optional() }).optional(),
-    responses: { 200: { description: 'ok' } },
+    responses: { 200: { description: 'ok' }, 409: { description: 'not now' } },
     handler: async ({ body }) => ({ status: 200, body: body ?? {} }),
   });
   const app = appWith(routes);
@@ -44,11 +44,12 @@ describe('the API edges', () => {
     expect((await request(app).get('/elsewhere')).status).toBe(404);
   });
 
-  it('documents an optional body as not required, and 404 for routes with path parameters', () => {
+  it('documents an optional body as not required, 404 for routes with path parameters, every error as a problem', () => {
     const doc = routes.openApiDocument({ title: 't', version: '1', description: 'd' }) as any;
     const op = doc.paths['/things/{id}'].post;
     expect(op.requestBody.required).toBe(false);
-    expect(op.responses['404']).toBeDefined();
+    expect(op.responses['404'].content['application/problem+json']).toBeDefined();
+    expect(op.responses['409'].content['application/problem+json']).toBeDefined();
   });
 
   it('takes instants with any valid offset and hands them on in UTC', () => {
