@@ -9,7 +9,7 @@
  * follow-up, survey).
  */
 import {
-  ApplicationFailure, allHandlersFinished, condition, proxyActivities, setHandler, uuid4, workflowInfo,
+  allHandlersFinished, condition, proxyActivities, setHandler, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { CaseActivities } from '../activities';
 import type { CaseSnapshot } from '../domain/caseEvents';
@@ -18,16 +18,12 @@ import {
 } from '../domain/serviceRequest';
 import { CaseRecorder } from './caseRecorder';
 import * as m from './messages';
+import { partnerNotifier } from './partnerNotifier';
+import { invalidState, notYourOrder, requireStatus as requireCaseStatus } from './validation';
 
 const { selectPartner } = proxyActivities<CaseActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
-
-/** Webhooks: exponential backoff, then give up (a dispatch that cannot be delivered moves on). */
-const { deliverWebhook } = proxyActivities<CaseActivities>({
-  startToCloseTimeout: '20 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
 const ACTIVE_ORDER: readonly ServiceRequestStatus[] = ['awaiting_ack', 'in_progress'];
@@ -75,7 +71,6 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   let reminded = false;
   let followUpMissed = false;
   let fulfilmentBreached = false;
-  let notificationStep = 0;
   /** Set by every handler so the main loop wakes up. */
   let changed = false;
   const notifications: Notification[] = [];
@@ -123,22 +118,11 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   // ---- validation helpers (validators run before the update is accepted into history) ----
 
   function requireStatus(allowed: readonly ServiceRequestStatus[], action: string): void {
-    if (!allowed.includes(state.status)) {
-      throw ApplicationFailure.create({
-        type: m.FAILURE_INVALID_STATE,
-        message: `cannot ${action} a case that is ${state.status}`,
-        details: [{ status: state.status }],
-      });
-    }
+    requireCaseStatus(state.status, allowed, action);
   }
 
   function requireOwnOrder(partnerId: string): void {
-    if (state.assignedPartnerId !== partnerId) {
-      throw ApplicationFailure.create({
-        type: m.FAILURE_NOT_YOUR_ORDER,
-        message: 'this case has no active order for your organisation',
-      });
-    }
+    if (state.assignedPartnerId !== partnerId) throw notYourOrder('this case has no active order for your organisation');
   }
 
   // ---- state changes shared by several paths ----
@@ -251,11 +235,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     validator: ({ partnerId }) => {
       requireStatus(['in_progress'], 'request an extension for');
       requireOwnOrder(partnerId);
-      if (state.extension?.decision === 'pending') {
-        throw ApplicationFailure.create({
-          type: m.FAILURE_INVALID_STATE, message: 'an extension request is already pending', details: [{ status: state.status }],
-        });
-      }
+      if (state.extension?.decision === 'pending') throw invalidState(state.status, 'an extension request is already pending');
     },
   });
 
@@ -276,11 +256,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   }, {
     validator: (_input) => {
       requireStatus(['in_progress'], 'decide an extension for');
-      if (state.extension?.decision !== 'pending') {
-        throw ApplicationFailure.create({
-          type: m.FAILURE_INVALID_STATE, message: 'no extension request is pending', details: [{ status: state.status }],
-        });
-      }
+      if (state.extension?.decision !== 'pending') throw invalidState(state.status, 'no extension request is pending');
     },
   });
 
@@ -350,26 +326,16 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     };
   }
 
-  /** Deliver one webhook; each outcome goes into the timeline. Returns whether it was delivered. */
-  async function notify(n: Notification): Promise<boolean> {
-    const deliveryId = `${workflowId}:${++notificationStep}`;
+  const deliver = partnerNotifier(caseId, 'service_request', record);
+
+  /** Deliver one webhook (outcome in the timeline); the resident's details only with a new order. */
+  function notify(n: Notification): Promise<boolean> {
     const caseView = n.event === 'order.dispatched' ? partnerView() : { category: state.category, urgency: state.urgency };
-    try {
-      const result = await deliverWebhook({
-        partnerId: n.partnerId, event: n.event, deliveryId, caseId, caseType: 'service_request', orderId: n.orderId,
-        deadline: typeof n.extra?.deadline === 'string' ? n.extra.deadline : undefined,
-        case: { ...caseView, ...n.extra },
-      });
-      record('notification_delivered', 'system', {
-        event: n.event, partnerId: n.partnerId, orderId: n.orderId, deliveryId, attempts: result.attempt, httpStatus: result.httpStatus,
-      });
-      return true;
-    } catch (err) {
-      record('notification_failed', 'system', {
-        event: n.event, partnerId: n.partnerId, orderId: n.orderId, deliveryId, error: failureMessage(err),
-      });
-      return false;
-    }
+    return deliver({
+      partnerId: n.partnerId, event: n.event, orderId: n.orderId,
+      deadline: typeof n.extra?.deadline === 'string' ? n.extra.deadline : undefined,
+      case: { ...caseView, ...n.extra },
+    });
   }
 
   async function sendQueuedNotifications(): Promise<void> {
@@ -491,12 +457,4 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   await sendQueuedNotifications();
   await recorder.flush();
   return state;
-}
-
-function failureMessage(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? cause.message : err.message;
-  }
-  return String(err);
 }

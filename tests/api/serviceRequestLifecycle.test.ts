@@ -50,7 +50,7 @@ it("an old man's power fails: the property company's repairman fixes it the same
   const offered = await statusOf(id, 'awaiting_ack');
   expect(offered.assignedPartnerId).toBe(property.id);
   expect(offered.sla.fulfilmentTimeout).toBe('PT24H');
-  const delivery = await eventually(() => property.sim.received.find((d) => d.event === 'order.dispatched'));
+  const delivery = (await eventually(() => property.sim.received.find((d) => d.event === 'order.dispatched')))!;
   expect(delivery.signatureValid).toBe(true);
   expect(delivery.deliveryId).toBe(`service-request:${id}:1`);
   expect(delivery.body).toMatchObject({ caseId: id, caseType: 'service_request', orderId: offered.currentOrderId, case: { category: 'housing', urgency: 'urgent', resident: { phone: '13712345678' } } });
@@ -99,7 +99,7 @@ it('an unanswered order is reminded, moves to the next partner, escalates, and a
   expect((await act(id, 'assign', staff, { partnerId: manual.id })).status).toBe(403);
   const assigned = await act(id, 'assign', supervisor, { partnerId: manual.id });
   expect(assigned.body).toMatchObject({ status: 'in_progress', assignedPartnerId: manual.id });
-  const notice = await eventually(() => manual.sim.received.find((d) => d.event === 'order.dispatched'));
+  const notice = (await eventually(() => manual.sim.received.find((d) => d.event === 'order.dispatched')))!;
   expect(notice.body.case.assignedBy).toMatch(/^supervisor:/);
 
   const types = (await eventually(() => history(id), { accept: (h) => h.some((e) => e.type === 'assigned') })).map((e) => e.type);
