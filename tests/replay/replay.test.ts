@@ -7,7 +7,7 @@
  * The histories are the shapes of the workflow tests (tests/workflow/serviceRequest.test.ts),
  * written by them when asked:
  *
- *     RECORD_HISTORIES=1 npx jest tests/workflow/serviceRequest.test.ts
+ *     RECORD_HISTORIES=1 npx jest tests/workflow/serviceRequest.test.ts tests/workflow/registration.test.ts
  *
  * Record again when a new shape appears (or to drop histories from code paths that no
  * running case can be on any more); keep the older files as long as such cases may exist.
@@ -26,6 +26,9 @@ const FIXTURES_DIR = join(__dirname, 'fixtures');
 const REQUIRED_SHAPES = [
   'happy-path', 'decline-escalate-assign', 'unanswered-escalated-assigned', 'reopen', 'survey-no-response',
   'cancel-in-progress', 'cancel-while-dispatching', 'overdue-extension', 'dispatch-webhook-gives-up',
+  // registration cases (tests/workflow/registration.test.ts records them the same way)
+  'registration-supplement-lapsed', 'registration-rejected', 'registration-home-delivery-no-response',
+  'registration-cancelled-awaiting-documents',
 ];
 
 type History = temporal.api.history.v1.IHistory;
@@ -55,7 +58,7 @@ beforeAll(() => {
 });
 
 describe('committed workflow histories', () => {
-  it('cover the main shapes of a resident request, each run to the workflow end', () => {
+  it('cover the main shapes of a resident request and a registration case, each run to the workflow end', () => {
     expect(histories.map((h) => h.workflowId)).toEqual(expect.arrayContaining(REQUIRED_SHAPES));
     for (const { workflowId, history: h } of histories) {
       const types = h.events!.map((e) => EventType[e.eventType!]);

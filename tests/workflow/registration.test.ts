@@ -6,7 +6,8 @@ import type { RegistrationIntake } from '../../src/domain/registration';
 import { CERTIFICATE_NO_PATTERN, shanghaiDate } from '../../src/domain/registration';
 import { DEPARTMENTS } from '../../src/domain/vocabulary';
 import * as m from '../../src/workflows/messages';
-import { DAY, HOUR, MINUTE, REVIEWERS, rejection, type RegistrationTestBed, startRegistrationTestBed } from './registrationTestBed';
+import { DAY, HOUR, MINUTE, REVIEWERS, rejection, type RegistrationCase, type RegistrationTestBed, startRegistrationTestBed } from './registrationTestBed';
+import { writeHistoryFile } from './support';
 
 let bed: RegistrationTestBed;
 beforeAll(async () => { bed = await startRegistrationTestBed(); });
@@ -14,6 +15,11 @@ afterAll(async () => { await bed?.stop(); });
 
 const applicants = [{ name: '李秀英', idNumber: '22040219330512002X', phone: '13904370000' }];
 const property = { address: '辽源市龙山区向阳街12号', unitNo: '3-2-101', certificateNo: '吉(2019)辽源市不动产权第0004567号' };
+
+/** With RECORD_HISTORIES=1, keep the finished case's history for the replay tests (tests/replay). */
+async function keepHistory(name: string, c: RegistrationCase): Promise<void> {
+  if (process.env.RECORD_HISTORIES === '1') await writeHistoryFile(name, await c.handle.fetchHistory());
+}
 
 /** Milliseconds from one ISO instant to another (workflow time; the server adds a few real ms between steps). */
 const span = (from: string, to: string) => Date.parse(to) - Date.parse(from);
@@ -104,6 +110,7 @@ describe('the completeness check (一次性告知)', () => {
     expect(span(final.createdAt, final.closedAt!)).toBeCloseTo(15 * DAY, -3);
     expect(c.world.webhooks).toHaveLength(0);
     expect(c.world.lastSnapshot).toMatchObject({ status: 'withdrawn', deadlines: {} });
+    await keepHistory('registration-supplement-lapsed', c);
   });
 });
 
@@ -127,6 +134,7 @@ describe('parallel review (并行办理)', () => {
     expect(c.world.sent(REVIEWERS[other], 'order.withdrawn')).toHaveLength(0);
     expect((await c.result()).status).toBe('rejected');
     expect(c.world.types()).toEqual(expect.arrayContaining(['review_rejected', 'review_withdrawn', 'rejected']));
+    if (department === 'tax') await keepHistory('registration-rejected', c);
   });
 
   it('reminds a silent department at half the review timeout, escalates it at the end, and keeps waiting', async () => {
@@ -202,6 +210,7 @@ describe('delivery and linked services', () => {
     const final = await c.result();
     expect(final).toMatchObject({ status: 'closed', outcome: 'no_response' });
     expect(span(final.delivered!.at, final.closedAt!)).toBeCloseTo(7 * DAY, -3);
+    await keepHistory('registration-home-delivery-no-response', c);
   });
 });
 
@@ -212,6 +221,7 @@ describe('cancellation', () => {
     const withdrawn = await c.cancel('申请人撤回申请');
     expect(withdrawn).toMatchObject({ status: 'withdrawn', withdrawal: { reason: '申请人撤回申请', by: 'staff:window-1' } });
     expect((await c.result()).status).toBe('withdrawn');
+    await keepHistory('registration-cancelled-awaiting-documents', c);
   });
 
   it('withdraws a case in review and tells the departments still reviewing', async () => {

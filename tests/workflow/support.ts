@@ -472,7 +472,11 @@ export function recordHistoryIfAsked(name: string, c: ServiceRequestCase): void 
 }
 
 async function writeHistory(name: string, c: ServiceRequestCase): Promise<void> {
-  const history = await c.handle.fetchHistory();
+  await writeHistoryFile(name, await c.handle.fetchHistory());
+}
+
+/** Write one workflow history as tests/replay/histories/<name>.json. */
+export async function writeHistoryFile(name: string, history: Awaited<ReturnType<ServiceRequestCase['handle']['fetchHistory']>>): Promise<void> {
   mkdirSync(HISTORIES_DIR, { recursive: true });
   writeFileSync(join(HISTORIES_DIR, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
 }
