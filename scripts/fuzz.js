@@ -12,7 +12,7 @@
  * Not checked: `positive_data_acceptance`: the schemas cannot state cross-field rules (a
  * department names its department, a cursor must come from the list) that rightly give 400.
  *
- * Env: FUZZ_EXAMPLES (default 25 per operation), FUZZ_SEED (default 20261127), FUZZ_DIST
+ * Env: FUZZ_EXAMPLES (default 50 per operation), FUZZ_SEED (default 20261127), FUZZ_DIST
  * (another build than dist/), FUZZ_KEEP=1 keeps the data dir. Prints `N passed, N failed`
  * (operations x passes) last; exits non-zero on any failure.
  */
@@ -60,7 +60,7 @@ async function main() {
   ensureSchemathesis();
   const dist = resolve(process.env.FUZZ_DIST ?? join(root, 'dist'));
   if (!existsSync(join(dist, 'main.js'))) throw new Error(`${dist}/main.js not found: build first (node scripts/build.js), or use npm run fuzz`);
-  const examples = Number(process.env.FUZZ_EXAMPLES ?? 25);
+  const examples = Number(process.env.FUZZ_EXAMPLES ?? 50);
   const seed = process.env.FUZZ_SEED ?? '20261127';
   const dir = mkdtempSync(join(tmpdir(), 'gongjian-fuzz-'));
   const adminKey = `fuzz-admin-${randomBytes(16).toString('hex')}`;
