@@ -31,6 +31,8 @@ const schema = z.object({
   RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   WORKFLOW_BUNDLE_PATH: optionalText,
   SHUTDOWN_GRACE_MS: duration.default(30_000),
+  // Workflows a worker keeps in memory (~0.3-0.4 MB each); cases beyond it wait on the server and replay when woken. See BENCHMARKS.md.
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(100),
 });
 
 type Env = z.infer<typeof schema>;

@@ -2,7 +2,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/cli
 import type { UpdateDefinition } from '@temporalio/common';
 import type { ZodType } from 'zod';
 import { invalidLinkedInstitutions, registrationFromReadModel } from '../../db/registrations';
-import { loadSlaPolicies } from '../../db/slaPolicies';
+import { currentSlaPolicies } from '../../db/slaPolicies';
 import {
   type Applicant, initialRegistrationState, openRegistrationDeadlines, type RegistrationIntake, type RegistrationState, type RegistrationWorkflowInput,
 } from '../../domain/registration';
@@ -90,7 +90,7 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
       const { caseId, repeat } = await reserveCaseId(pool, principal, req.header('idempotency-key'), body);
       const intake: RegistrationIntake = body;
       const input: RegistrationWorkflowInput = {
-        caseId, intake, sla: resolveRegistrationSla(await loadSlaPolicies(pool)),
+        caseId, intake, sla: resolveRegistrationSla(await currentSlaPolicies(pool)),
         openedBy: actorOf(principal), openedAt: new Date().toISOString(),
       };
       const initial = initialRegistrationState(input);

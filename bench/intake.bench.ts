@@ -1,0 +1,148 @@
+/**
+ * Intake: the sustained rate of `POST /v1/service-requests` (loopback HTTP from a worker
+ * thread, at most C requests in flight) against raw `client.workflow.start` of the same
+ * workflow with the same input, on the same Temporal server in the same run.
+ *
+ * No worker polls the intake task queue: both sides measure opening a case (what the API
+ * adds: auth, validation, idempotency reservation, SLA resolution, audit, logs, metrics,
+ * the payload codec), not the workflow running afterwards on the same two cores.
+ *
+ * Prints `intake ratio: X` (goal >= 0.8), p50/p99 at half the API's max rate (open loop,
+ * goal p99 <= 50 ms), CPU per case of this process and of the Temporal server, and a CPU
+ * profile of the API process (main thread) during one more closed-loop run.
+ *
+ *   BENCH_INTAKE_N (2000 per side), BENCH_INTAKE_ROUNDS (4), BENCH_INTAKE_CONCURRENCY (32),
+ *   BENCH_INTAKE_HALF_RATE_SECONDS (10), BENCH_ENFORCE=0 to only report
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { loadSlaPolicies } from '../src/db/slaPolicies';
+import { resolveServiceRequestSla } from '../src/domain/sla';
+import { type LoadResult, runCallLoad, runHttpLoad, summarise } from './support/load';
+import { printProfile, profiled, profilePath } from './support/profile';
+import { type BenchServices, benchConfig, machine, out, settle, startBenchServices, withCpu, withEventLoopDelay } from './support/services';
+import { type ApiSystem, benchIntake, plainClient, rawStart, startApiSystem } from './support/system';
+
+const N = Number(process.env.BENCH_INTAKE_N ?? 2000);
+const C = Number(process.env.BENCH_INTAKE_CONCURRENCY ?? 32);
+const ROUNDS = Number(process.env.BENCH_INTAKE_ROUNDS ?? 4);
+const HALF_RATE_SECONDS = Number(process.env.BENCH_INTAKE_HALF_RATE_SECONDS ?? 10);
+const ENFORCE = process.env.BENCH_ENFORCE !== '0';
+const COMMUNITY = '南湖社区';
+
+let services: BenchServices;
+let api: ApiSystem;
+let plain: { client: Client; close(): Promise<void> };
+let staffKey: string;
+
+beforeAll(async () => {
+  services = await startBenchServices('intake');
+  const config = benchConfig(services, { TEMPORAL_TASK_QUEUE: `bench-intake-${randomUUID()}` });
+  api = await startApiSystem(services, config);
+  plain = await plainClient(services);
+  staffKey = await api.createKey('staff');
+});
+
+afterAll(async () => {
+  await api?.stop();
+  await plain?.close();
+  await services?.stop();
+});
+
+interface Phase { result: LoadResult; ownCpu: number; temporalCpu: number; postgresCpu: number }
+
+it('opens cases through the API at >= 0.8 of the raw workflow start rate, p99 <= 50 ms at half load', async () => {
+  const taskQueue = api.config.TEMPORAL_TASK_QUEUE;
+  const sla = resolveServiceRequestSla(await loadSlaPolicies(api.pool), 'housing', 'normal');
+  const body = JSON.stringify(benchIntake(COMMUNITY));
+  const httpPost = (count: number, extra: { mode?: 'closed' | 'open'; rate?: number; concurrency?: number } = {}) => runHttpLoad({
+    url: `${api.url}/v1/service-requests`, body, count, concurrency: extra.concurrency ?? C, mode: extra.mode ?? 'closed', rate: extra.rate,
+    headers: { authorization: `Bearer ${staffKey}`, 'content-type': 'application/json' },
+    idempotencyPrefix: `bench-${randomUUID()}`,
+  });
+  const rawPlain = rawStart(plain.client, taskQueue, sla, benchIntake(COMMUNITY));
+  const rawCodec = rawStart(api.client, taskQueue, sla, benchIntake(COMMUNITY));
+  const calls = (start: () => Promise<unknown>, count: number, extra: { mode?: 'closed' | 'open'; rate?: number; concurrency?: number } = {}) =>
+    runCallLoad({ count, concurrency: extra.concurrency ?? C, mode: extra.mode ?? 'closed', rate: extra.rate }, start);
+  const phase = async (run: () => Promise<LoadResult>): Promise<Phase> => {
+    const { result, ownCpu, temporalCpu, postgresCpu } = await withCpu(services, run);
+    if (result.errors > 0) throw new Error(`${result.errors} of ${result.count} failed, first: ${result.firstError}`);
+    // The HTTP load generator shares this process (its own thread); its CPU is not the API's.
+    return { result, ownCpu: ownCpu - result.loadCpu, temporalCpu, postgresCpu };
+  };
+
+  out(`\nIntake bench: ${machine()}`);
+  out(`  ${N} cases per side in ${ROUNDS} rounds, ${C} in flight, Idempotency-Key on every POST, payload codec on (API client)`);
+  // Warm-up: JIT, connection pools, the server's caches.
+  await phase(() => httpPost(200));
+  await phase(() => calls(rawPlain, 200));
+  await phase(() => calls(rawCodec, 200));
+
+  // Rounds in rotating order, so a server slowing down as it fills up, or a neighbour's load, hurts all sides alike.
+  const share = Math.ceil(N / ROUNDS);
+  const sides = { raw: [] as Phase[], codec: [] as Phase[], api: [] as Phase[] };
+  const runs: Record<keyof typeof sides, () => Promise<LoadResult>> = {
+    raw: () => calls(rawPlain, share), codec: () => calls(rawCodec, share), api: () => httpPost(share),
+  };
+  const order: (keyof typeof sides)[] = ['raw', 'codec', 'api'];
+  for (let round = 0; round < ROUNDS; round++) {
+    const sequence = round % 2 === 0 ? order : [...order].reverse();
+    for (const side of sequence) sides[side].push(await phase(runs[side]));
+  }
+
+  const total = (ps: Phase[]) => {
+    const count = ps.reduce((s, p) => s + p.result.count, 0);
+    const seconds = ps.reduce((s, p) => s + p.result.seconds, 0);
+    const perCase = (f: (p: Phase) => number) => (ps.reduce((s, p) => s + f(p), 0) / count) * 1000;
+    const rates = ps.map((p) => p.result.rate);
+    return {
+      rate: count / seconds, minRate: Math.min(...rates), maxRate: Math.max(...rates),
+      ownMs: perCase((p) => p.ownCpu), temporalMs: perCase((p) => p.temporalCpu), postgresMs: perCase((p) => p.postgresCpu),
+      p50: ps.map((p) => p.result.p50).sort((a, b) => a - b)[Math.floor(ps.length / 2)], p99: Math.max(...ps.map((p) => p.result.p99)),
+    };
+  };
+  const raw = total(sides.raw);
+  const codec = total(sides.codec);
+  const viaApi = total(sides.api);
+  const ratio = viaApi.rate / raw.rate;
+  const line = (name: string, t: ReturnType<typeof total>) =>
+    out(`  ${name.padEnd(42)} ${t.rate.toFixed(0).padStart(5)}/s (rounds ${t.minRate.toFixed(0)}-${t.maxRate.toFixed(0)})  p50 ${t.p50.toFixed(0).padStart(4)} ms  p99 ${t.p99.toFixed(0).padStart(4)} ms   CPU ms/case: this process ${t.ownMs.toFixed(2)}, Temporal ${t.temporalMs.toFixed(2)}, Postgres ${t.postgresMs.toFixed(2)}`);
+  line('raw client.workflow.start (bare client)', raw);
+  line('raw client.workflow.start (codec client)', codec);
+  line('POST /v1/service-requests', viaApi);
+  out(`  intake ratio: ${ratio.toFixed(2)} (API / bare raw start; ${(viaApi.rate / codec.rate).toFixed(2)} against the codec client) goal >= 0.8`);
+
+  // Latency at half the API's max rate, open loop (each request is due at a fixed time), after the server has
+  // worked off the closed-loop phases; raw, API, API, raw.
+  const halfRate = viaApi.rate / 2;
+  const halfCount = Math.max(200, Math.round((halfRate * HALF_RATE_SECONDS) / 2));
+  const halves = { api: [] as LoadResult[], raw: [] as LoadResult[] };
+  const eld = { api: [] as number[], raw: [] as number[] };
+  const settled = await settle(services);
+  for (const side of ['raw', 'api', 'api', 'raw'] as const) {
+    const { result, maxMs } = await withEventLoopDelay(() => phase(() => (side === 'api'
+      ? httpPost(halfCount, { mode: 'open', rate: halfRate, concurrency: 512 })
+      : calls(rawPlain, halfCount, { mode: 'open', rate: halfRate, concurrency: 512 }))));
+    halves[side].push(result.result);
+    eld[side].push(maxMs);
+  }
+  const merged = (rs: LoadResult[]) => summarise(rs.flatMap((r) => Array.from(r.latencies)), rs.reduce((t, r) => t + r.seconds, 0));
+  const apiHalf = merged(halves.api);
+  const rawHalf = merged(halves.raw);
+  out(`  at half the max rate (${halfRate.toFixed(0)}/s, open loop, 2 x ${halfCount} requests per side, after ${settled.toFixed(0)} s for the server to settle):`);
+  const half = (name: string, t: ReturnType<typeof merged>, rs: LoadResult[], e: number[]) =>
+    out(`    ${name.padEnd(28)} p50 ${t.p50.toFixed(1)} ms  p90 ${t.p90.toFixed(1)} ms  p99 ${t.p99.toFixed(1)} ms  max ${t.max.toFixed(1)} ms (runs: p99 ${rs.map((r) => r.p99.toFixed(0)).join(' and ')} ms; event-loop delay max ${e.map((x) => x.toFixed(0)).join(' and ')} ms)`);
+  half('POST /v1/service-requests', apiHalf, halves.api, eld.api);
+  half('raw workflow.start', rawHalf, halves.raw, eld.raw);
+  out(`    goal p99 <= 50 ms; latency ratio p50 ${(apiHalf.p50 / rawHalf.p50).toFixed(2)}, p99 ${(apiHalf.p99 / rawHalf.p99).toFixed(2)} (API / raw)`);
+
+  // Where the API process spends its time (the load itself runs in a worker thread, not in this profile).
+  const { summary } = await profiled(profilePath(services.dir, 'intake-api'), () => httpPost(share));
+  printProfile(summary, out);
+  out('');
+
+  if (ENFORCE) {
+    expect(ratio).toBeGreaterThanOrEqual(0.8);
+    expect(apiHalf.p99).toBeLessThanOrEqual(50);
+  }
+});
