@@ -121,6 +121,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     requireCaseStatus(state.status, allowed, action);
   }
 
+  /** Checked before the state: a partner without an order on the case learns nothing about it (403). */
   function requireOwnOrder(partnerId: string): void {
     if (state.assignedPartnerId !== partnerId) throw notYourOrder('this case has no active order for your organisation');
   }
@@ -182,8 +183,8 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     return state;
   }, {
     validator: ({ partnerId }) => {
-      requireStatus(['awaiting_ack', 'in_progress'], 'accept');
       requireOwnOrder(partnerId);
+      requireStatus(['awaiting_ack', 'in_progress'], 'accept');
     },
   });
 
@@ -194,8 +195,8 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     return state;
   }, {
     validator: ({ partnerId }) => {
-      requireStatus(['awaiting_ack'], 'decline');
       requireOwnOrder(partnerId);
+      requireStatus(['awaiting_ack'], 'decline');
     },
   });
 
@@ -204,8 +205,8 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     return state;
   }, {
     validator: ({ partnerId }) => {
-      requireStatus(['in_progress'], 'report progress on');
       requireOwnOrder(partnerId);
+      requireStatus(['in_progress'], 'report progress on');
     },
   });
 
@@ -222,8 +223,8 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     return state;
   }, {
     validator: ({ partnerId }) => {
-      requireStatus(['in_progress'], 'complete');
       requireOwnOrder(partnerId);
+      requireStatus(['in_progress'], 'complete');
     },
   });
 
@@ -233,8 +234,8 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     return state;
   }, {
     validator: ({ partnerId }) => {
-      requireStatus(['in_progress'], 'request an extension for');
       requireOwnOrder(partnerId);
+      requireStatus(['in_progress'], 'request an extension for');
       if (state.extension?.decision === 'pending') throw invalidState(state.status, 'an extension request is already pending');
     },
   });
