@@ -104,9 +104,9 @@ export function benchConfig(services: BenchServices, env: Record<string, string>
   });
 }
 
-/** A production logger (info, redaction on) writing to /dev/null: its cost counts, its lines do not clutter the output. */
-export function benchLogger(name: string): Logger {
-  return createLogger('info', name, pino.destination({ dest: '/dev/null', sync: false }));
+/** A production logger (info, redaction on) writing to /dev/null or a file: its cost counts, its lines do not clutter the output. */
+export function benchLogger(name: string, file = '/dev/null'): Logger {
+  return createLogger('info', name, pino.destination({ dest: file, sync: false }));
 }
 
 export function benchPool(services: BenchServices, max = 10): Pool {

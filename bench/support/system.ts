@@ -27,13 +27,17 @@ export interface ApiSystem {
   client: Client;
   call<T = any>(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: T }>;
   createKey(role: 'staff' | 'supervisor' | 'partner', extra?: Record<string, unknown>): Promise<string>;
+  /** Write out buffered request-log lines. */
+  flushLog(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startApiSystem(services: BenchServices, config: Config): Promise<ApiSystem> {
+/** `requestLog`: a file for the API's request log lines (each has the server-side `ms`); /dev/null by default. */
+export async function startApiSystem(services: BenchServices, config: Config, requestLog?: string): Promise<ApiSystem> {
   const pool = benchPool(services, config.PG_POOL_MAX);
   const { client, connection } = await connectClient(services.temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
-  const { server, url } = await startApi({ config, pool, temporal: client, log: benchLogger('api') });
+  const log = benchLogger('api', requestLog);
+  const { server, url } = await startApi({ config, pool, temporal: client, log });
   const call: ApiSystem['call'] = async (method, path, key, body) => {
     const res = await fetch(`${url}${path}`, {
       method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -43,7 +47,7 @@ export async function startApiSystem(services: BenchServices, config: Config): P
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
   return {
-    url, config, pool, client, call,
+    url, config, pool, client, call, flushLog: () => new Promise<void>((resolve) => log.flush(() => resolve())),
     async createKey(role, extra = {}) {
       const res = await call<{ key: string }>('POST', '/v1/api-keys', ADMIN_KEY, { role, name: `bench ${role}`, ...extra });
       if (res.status !== 201) throw new Error(`could not create a ${role} key: ${res.status} ${JSON.stringify(res.body)}`);
