@@ -4,6 +4,7 @@
  * microsecond timestamp, so no row is skipped or repeated between pages.
  */
 import type { Pool } from 'pg';
+import type { CaseRowFields } from '../domain/caseEvents';
 
 export interface CaseListFilter {
   type?: string;
@@ -21,24 +22,10 @@ export interface CaseListFilter {
   limit: number;
 }
 
-export interface CaseSummary {
+export interface CaseSummary extends CaseRowFields {
   id: string;
   type: string;
-  status: string;
-  category: string | null;
-  urgency: string | null;
-  community: string | null;
-  partnerId: string | null;
-  overdue: boolean;
-  reopenCount: number;
-  dispatchAttempts: number;
   deadlines: Record<string, string>;
-  createdAt: string;
-  acknowledgedAt: string | null;
-  completedAt: string | null;
-  closedAt: string | null;
-  outcome: string | null;
-  satisfaction: number | null;
 }
 
 /** Microsecond-exact UTC text of a timestamptz: cursors round-trip it without loss. */

@@ -39,6 +39,9 @@ export interface CaseSnapshot {
   details: Record<string, unknown>;
 }
 
+/** The columns every view of a case row shares (lists, reconciliation), without its identity, deadlines and details. */
+export type CaseRowFields = Omit<CaseSnapshot, 'id' | 'type' | 'workflowId' | 'deadlines' | 'details'>;
+
 /** What the workflow hands to the read-model activity: new events (in seq order) and the state after them. */
 export interface CaseEventBatch {
   events: CaseEvent[];

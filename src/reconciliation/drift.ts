@@ -2,29 +2,15 @@
  * Drift between what a case workflow has written and what the read model holds. Pure:
  * the reconciler loads both sides and asks here what differs.
  */
-import type { CaseSnapshot } from '../domain/caseEvents';
+import type { CaseRowFields, CaseSnapshot } from '../domain/caseEvents';
 
 /** One case as Postgres holds it (migration 001 columns, plus what the checks count). */
 export interface StoredCase {
-  row: {
-    status: string;
-    category: string | null;
-    urgency: string | null;
-    community: string | null;
-    partnerId: string | null;
-    overdue: boolean;
-    reopenCount: number;
-    dispatchAttempts: number;
+  row: (CaseRowFields & {
     deadlines: Record<string, unknown>;
     details: Record<string, unknown>;
-    satisfaction: number | null;
-    outcome: string | null;
-    createdAt: string;
-    acknowledgedAt: string | null;
-    completedAt: string | null;
-    closedAt: string | null;
     lastSeq: number;
-  } | null;
+  }) | null;
   /** Distinct seqs stored in case_events, 1..n when complete. */
   eventCount: number;
   /** case_deadlines rows by kind, ISO due time. */
