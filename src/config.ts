@@ -29,6 +29,8 @@ const schema = z.object({
   TEMPORAL_UI_ORIGIN: optionalText,
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  // How long an API process trusts a key it has looked up; a revocation through another API process applies within this. docs/security.md.
+  API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   WORKFLOW_BUNDLE_PATH: optionalText,
   SHUTDOWN_GRACE_MS: duration.default(30_000),
   // Workflows a worker keeps in memory (~0.3-0.4 MB each); cases beyond it wait on the server and replay when woken. See BENCHMARKS.md.
@@ -60,6 +62,7 @@ const HINTS: Record<string, string> = {
   LOG_LEVEL: 'set LOG_LEVEL to one of fatal, error, warn, info, debug, trace, silent',
   RATE_LIMIT_PER_MINUTE: 'set RATE_LIMIT_PER_MINUTE to requests per minute per API key (0 turns the limit off)',
   RATE_LIMIT_PER_IP_PER_MINUTE: 'set RATE_LIMIT_PER_IP_PER_MINUTE to requests per minute per client address (0 turns the limit off)',
+  API_KEY_CACHE_MS: 'set API_KEY_CACHE_MS to milliseconds from 0 (look every key up on every request) to 60000',
 };
 
 export class ConfigError extends Error {}

@@ -11,22 +11,28 @@ import { payloadCodecFor } from './temporal/codec';
 import { connectClient } from './temporal/connection';
 
 export async function startApi(opts: { config: Config; pool: Pool; temporal: Client; log: Logger }): Promise<{ server: Server; url: string }> {
-  const { app } = createApp(opts);
+  const { app, flush } = createApp(opts);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(opts.config.PORT, opts.config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
   });
+  flushOnClose.set(server, flush);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.config.PORT;
   const host = opts.config.HOST === '0.0.0.0' ? '127.0.0.1' : opts.config.HOST;
   return { server, url: `http://${host}:${port}` };
 }
 
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
+/** What each API server still has to write out once it has stopped taking requests. */
+const flushOnClose = new WeakMap<Server, () => Promise<void>>();
+
+/** Stop taking requests, finish those in flight, then write out what the app holds (audit rows). */
+export async function closeServer(server: Server): Promise<void> {
+  await new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+  await flushOnClose.get(server)?.();
 }
 
 async function main(log: Logger): Promise<void> {

@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { isConnectionError } from '../db/pool';
-import { auditMiddleware } from './audit';
+import { auditMiddleware, AuditWriter } from './audit';
 import { createAuthenticator } from './auth';
 import type { ApiDeps } from './deps';
 import { createMetrics } from './metrics';
@@ -70,14 +70,15 @@ function opsRoutes(routes: ApiRoutes, { pool, temporal }: ApiDeps): void {
   });
 }
 
-export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes } {
+/** `flush`: write out what the app still holds (audit rows), after the server has stopped taking requests. */
+export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flush(): Promise<void> } {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const metrics = createMetrics();
   const routes = buildRoutes(deps);
   const openapi = routes.openApiDocument(API_INFO);
-  const authenticator = createAuthenticator(deps.pool, deps.config.adminApiKeys);
+  const authenticator = createAuthenticator(deps.pool, deps.config.adminApiKeys, deps.config.API_KEY_CACHE_MS);
 
   app.use(metrics.middleware);
   app.use(requestLogMiddleware(deps.log));
@@ -99,12 +100,13 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes } {
     }
     next();
   });
-  app.use(auditMiddleware(deps.pool, deps.log));
+  const audit = new AuditWriter(deps.pool, deps.log);
+  app.use(auditMiddleware(audit));
   routes.mount(app, (req) => authenticator(req.header('authorization')).catch((err) => {
     if (isConnectionError(err)) throw unavailable('the key store is unreachable; retry shortly');
     throw err;
   }));
   app.use((req, res) => sendProblem(res, new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));
   app.use(problemMiddleware(deps.log));
-  return { app, routes };
+  return { app, routes, flush: () => audit.flush() };
 }

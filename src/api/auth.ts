@@ -22,8 +22,36 @@ export const generateApiKey = () => `gj_${randomBytes(32).toString('base64url')}
 export const unauthorized = (detail: string) =>
   new HttpProblem(401, 'Unauthorized', detail, {}, { 'WWW-Authenticate': 'Bearer realm="gongjian"' });
 
-export function createAuthenticator(pool: Pool, adminKeys: string[]) {
+interface CachedKey { principal: Principal; expiresAt: number | null; until: number }
+
+/** Keys an API process has looked up, by hash, per pool (the API processes of one database share revocations through it). */
+const keyCaches = new WeakMap<Pool, Map<string, CachedKey>>();
+/** Above this many cached keys the cache starts over, so a flood of distinct valid keys cannot grow memory without bound. */
+const KEY_CACHE_MAX = 10_000;
+
+function keyCacheOf(pool: Pool): Map<string, CachedKey> {
+  let cache = keyCaches.get(pool);
+  if (!cache) keyCaches.set(pool, (cache = new Map()));
+  return cache;
+}
+
+/** Drop a revoked key at once from this process's cache (other API processes drop it within API_KEY_CACHE_MS). */
+export function forgetApiKey(pool: Pool, keyId: string): void {
+  const cache = keyCaches.get(pool);
+  if (!cache) return;
+  for (const [hash, entry] of cache) if (entry.principal.keyId === keyId) cache.delete(hash);
+}
+
+/**
+ * `cacheMs`: how long a key found valid is trusted without asking Postgres again (0 = ask on
+ * every request). Every request needs its key and keys change rarely, so this saves a query
+ * per request (see BENCHMARKS.md); a key's own expiry still applies to the millisecond, a
+ * revocation through this process at once, through another within `cacheMs`. Unknown,
+ * revoked and expired keys are never cached.
+ */
+export function createAuthenticator(pool: Pool, adminKeys: string[], cacheMs = 0, now: () => number = Date.now) {
   const adminHashes = adminKeys.map((k) => Buffer.from(hashKey(k), 'hex'));
+  const cache = keyCacheOf(pool);
 
   return async function authenticate(header: string | undefined): Promise<Principal> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
@@ -33,24 +61,39 @@ export function createAuthenticator(pool: Pool, adminKeys: string[]) {
     if (adminHashes.some((h) => timingSafeEqual(h, hashBuf))) {
       return { keyId: BOOTSTRAP_ADMIN_KEY_ID, role: 'admin', partnerId: null, communities: null };
     }
+    const t = now();
+    const cached = cache.get(hash);
+    if (cached && t < cached.until) {
+      if (cached.expiresAt === null || t < cached.expiresAt) return cached.principal;
+      cache.delete(hash);
+      throw unauthorized('the API key has expired');
+    }
     const { rows } = await pool.query<{
       id: string; role: Role; partner_id: string | null; communities: string[] | null; revoked: boolean; expired: boolean; stale: boolean;
+      expires_at: Date | null;
     }>(
-      `SELECT id, role, partner_id, communities, revoked_at IS NOT NULL AS revoked,
+      `SELECT id, role, partner_id, communities, revoked_at IS NOT NULL AS revoked, expires_at,
               (expires_at IS NOT NULL AND expires_at <= now()) AS expired,
               (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') AS stale
          FROM api_keys WHERE key_hash = $1`, [hash]);
     const key = rows[0];
-    if (!key || key.revoked) throw unauthorized('the API key is unknown or revoked');
-    if (key.expired) throw unauthorized('the API key has expired');
+    if (!key || key.revoked || key.expired) {
+      cache.delete(hash);
+      throw unauthorized(key && !key.revoked ? 'the API key has expired' : 'the API key is unknown or revoked');
+    }
     if (key.stale) {
       // last-used time at minute resolution, off the request's critical path
       pool.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [key.id]).catch(() => undefined);
     }
-    return {
+    const principal: Principal = {
       keyId: key.id, role: key.role, partnerId: key.partner_id,
       communities: key.communities && key.communities.length > 0 ? key.communities : null,
     };
+    if (cacheMs > 0) {
+      if (cache.size >= KEY_CACHE_MAX) cache.clear();
+      cache.set(hash, { principal, expiresAt: key.expires_at ? key.expires_at.getTime() : null, until: t + cacheMs });
+    }
+    return principal;
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { generateApiKey, hashKey } from '../auth';
+import { forgetApiKey, generateApiKey, hashKey } from '../auth';
 import type { ApiDeps } from '../deps';
 import { badRequest, notFound } from '../problem';
 import type { ApiRoutes } from '../routing';
@@ -72,6 +72,7 @@ export function apiKeyRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
         `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
          RETURNING id, name, role, partner_id, communities, created_at, expires_at, revoked_at, last_used_at`, [params.id]);
       if (!rows[0]) throw notFound(`API key ${params.id}`);
+      forgetApiKey(pool, params.id);
       return { status: 200, body: view(rows[0]) };
     },
   });
