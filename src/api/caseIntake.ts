@@ -1,35 +1,71 @@
 /** What the routes of every case type share: who acted, and idempotent intake. */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Pool } from 'pg';
+import { type Client, type WorkflowStartOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Principal } from './auth';
 import { badRequest, conflict } from './problem';
+import { isAlreadyStarted } from './workflowCalls';
 
 /** The actor recorded in a case's timeline: `<role>:<key id>`. */
 export const actorOf = (p: Principal): string => `${p.role}:${p.keyId}`;
 
+/** Memo field holding the SHA-256 of the request that opened a case under an Idempotency-Key. */
+const REQUEST_HASH_MEMO = 'intakeRequestHash';
+
+export interface CaseIntake {
+  caseId: string;
+  /** SHA-256 of the body when the request carries an Idempotency-Key, else null. */
+  requestHash: string | null;
+}
+
 /**
- * Idempotent intake: the first request with a key reserves a case id; a repeat with the
- * same body gets that case back, with another body a 409. The reservation is made before
- * the workflow starts, so a crash in between is healed by the client's retry.
+ * The case id of a new case. Without an `Idempotency-Key` a random UUID; with one, a UUID
+ * derived from the API key and the Idempotency-Key, so every retry of a request names the
+ * same case, and so the same workflow id: Temporal itself then refuses a second case (the
+ * workflow id is the idempotency key, kept for the namespace's retention period).
  */
-export async function reserveCaseId(pool: Pool, p: Principal, idempotencyKey: string | undefined, body: unknown): Promise<{ caseId: string; repeat: boolean }> {
-  const caseId = randomUUID();
-  if (idempotencyKey === undefined) return { caseId, repeat: false };
+export function caseIntake(p: Principal, idempotencyKey: string | undefined, body: unknown): CaseIntake {
+  if (idempotencyKey === undefined) return { caseId: randomUUID(), requestHash: null };
   if (!/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
     throw badRequest('invalid Idempotency-Key', [{ path: 'header.Idempotency-Key', message: 'must be 1-200 visible ASCII characters' }]);
   }
   const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-  const { rows } = await pool.query<{ case_id: string; request_hash: string }>(
-    `WITH ins AS (
-       INSERT INTO idempotency_keys (key_id, idempotency_key, request_hash, case_id) VALUES ($1, $2, $3, $4)
-       ON CONFLICT DO NOTHING RETURNING case_id, request_hash)
-     SELECT case_id, request_hash, true AS inserted FROM ins
-     UNION ALL
-     SELECT case_id, request_hash, false FROM idempotency_keys WHERE key_id = $1 AND idempotency_key = $2`,
-    [p.keyId, idempotencyKey, requestHash, caseId]);
-  const row = rows[0];
-  if (row.request_hash !== requestHash) {
-    throw conflict('this Idempotency-Key was already used with a different request body', { caseId: row.case_id });
+  return { caseId: derivedUuid(`gongjian intake\0${p.keyId}\0${idempotencyKey}`), requestHash };
+}
+
+/** A name-based UUID (RFC 9562 version 8: the first 128 bits of SHA-256, version and variant bits set). */
+function derivedUuid(name: string): string {
+  const b = createHash('sha256').update(name).digest().subarray(0, 16);
+  b[6] = (b[6] & 0x0f) | 0x80;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The start options every case shares: one workflow per case id, ever (within retention). */
+export type CaseStartOptions = Pick<WorkflowStartOptions, 'workflowIdConflictPolicy' | 'workflowIdReusePolicy' | 'memo'>;
+
+/**
+ * Start the case's workflow. A repeat of an earlier request (same API key and
+ * Idempotency-Key) finds the workflow started: with the same body it is that case again
+ * (`repeat: true`, answered 200), with another body a 409 naming the case. One gRPC call
+ * for a new case; no database round trip.
+ */
+export async function startCase(
+  temporal: Client, workflowId: string, intake: CaseIntake, start: (options: CaseStartOptions) => Promise<unknown>,
+): Promise<{ repeat: boolean }> {
+  try {
+    await start({
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      ...(intake.requestHash ? { memo: { [REQUEST_HASH_MEMO]: intake.requestHash } } : {}),
+    });
+    return { repeat: false };
+  } catch (err) {
+    if (!isAlreadyStarted(err) || intake.requestHash === null) throw err;
   }
-  return { caseId: row.case_id, repeat: row.case_id !== caseId };
+  const { memo } = await temporal.workflow.getHandle(workflowId).describe();
+  if (memo?.[REQUEST_HASH_MEMO] !== intake.requestHash) {
+    throw conflict('this Idempotency-Key was already used with a different request body', { caseId: intake.caseId });
+  }
+  return { repeat: true };
 }

@@ -2,6 +2,8 @@
  * The foundation through the real API: a real Temporal dev server, a real Postgres, a real
  * worker. Conventions of API.md: auth, problem+json, limits, keys, partners, intake.
  */
+import { randomUUID } from 'node:crypto';
+import { startExtraApi } from '../support/extraApi';
 import { eventually } from '../support/eventually';
 import { startTestSystem, type TestSystem } from '../support/system';
 
@@ -160,9 +162,9 @@ describe('intake (the first slice)', () => {
     expect(read.body.id).toBe(id);
   });
 
-  it('honours Idempotency-Key: same body -> the same case (200), another body -> 409', async () => {
+  it('honours Idempotency-Key: same body -> the same case (200), another body -> 409, from any API process', async () => {
     const staff = await sys.createKey('staff');
-    const headers = { 'Idempotency-Key': `intake-${Date.now()}` };
+    const headers = { 'Idempotency-Key': `intake-${randomUUID()}` };
     const first = await sys.call('POST', '/v1/service-requests', { key: staff, body: intake(), headers });
     const again = await sys.call('POST', '/v1/service-requests', { key: staff, body: intake(), headers });
     expect(first.status).toBe(201);
@@ -170,8 +172,37 @@ describe('intake (the first slice)', () => {
     expect(again.body.id).toBe(first.body.id);
     const other = await sys.call('POST', '/v1/service-requests', { key: staff, body: { ...intake(), description: '别的事' }, headers });
     expect(other.status).toBe(409);
-    const count = await sys.pool.query(`SELECT count(*)::int AS n FROM idempotency_keys WHERE idempotency_key = $1`, [headers['Idempotency-Key']]);
-    expect(count.rows[0].n).toBe(1);
+    expect(other.body.caseId).toBe(first.body.id);
+    // Another API process (no state shared but Temporal) gives the same answers.
+    const api2 = await startExtraApi(sys, {});
+    try {
+      const elsewhere = await api2.call('POST', '/v1/service-requests', { key: staff, body: intake(), headers });
+      expect(elsewhere.status).toBe(200);
+      expect(elsewhere.body.id).toBe(first.body.id);
+      expect((await api2.call('POST', '/v1/service-requests', { key: staff, body: { ...intake(), description: '第三件事' }, headers })).status).toBe(409);
+    } finally {
+      await api2.stop();
+    }
+    // The same Idempotency-Key under another API key is another request.
+    const otherStaff = await sys.createKey('staff');
+    const theirs = await sys.call('POST', '/v1/service-requests', { key: otherStaff, body: intake(), headers });
+    expect(theirs.status).toBe(201);
+    expect(theirs.body.id).not.toBe(first.body.id);
+  });
+
+  it('answers a retry after the case has ended with that case, not a new one', async () => {
+    const staff = await sys.createKey('staff');
+    const headers = { 'Idempotency-Key': `ended-${randomUUID()}` };
+    const first = await sys.call('POST', '/v1/service-requests', { key: staff, body: intake(), headers });
+    expect(first.status).toBe(201);
+    const cancelled = await sys.call('POST', `/v1/service-requests/${first.body.id}/cancel`, { key: staff, body: { reason: '居民已自行解决' } });
+    expect(cancelled.status).toBe(200);
+    await eventually(async () => (await sys.client.workflow.getHandle(`service-request:${first.body.id}`).describe()).status.name, {
+      accept: (s) => s !== 'RUNNING', what: 'the workflow to end',
+    });
+    const retry = await sys.call('POST', '/v1/service-requests', { key: staff, body: intake(), headers });
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ id: first.body.id, status: 'cancelled' });
   });
 
   it('keeps staff limited to their communities', async () => {

@@ -1,4 +1,3 @@
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { ZodType } from 'zod';
 import { invalidLinkedInstitutions, registrationFromReadModel } from '../../db/registrations';
@@ -10,7 +9,7 @@ import { SA } from '../../domain/searchAttributes';
 import { resolveRegistrationSla } from '../../domain/sla';
 import * as m from '../../workflows/messages';
 import { inCommunityScope, type Principal } from '../auth';
-import { actorOf, reserveCaseId } from '../caseIntake';
+import { actorOf, caseIntake, startCase } from '../caseIntake';
 import type { ApiDeps } from '../deps';
 import { badRequest, forbidden, notFound } from '../problem';
 import {
@@ -18,7 +17,7 @@ import {
 } from '../registrationSchemas';
 import type { ApiRoutes, Reply, RouteSpec } from '../routing';
 import { Cancel, IdParam, Survey } from '../schemas';
-import { isAlreadyStarted, queryState, runUpdate } from '../workflowCalls';
+import { queryState, runUpdate } from '../workflowCalls';
 
 /** The case as API.md shows it. */
 export function registrationView(s: RegistrationState) {
@@ -87,28 +86,24 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
         throw badRequest('linkedInstitutions must name active linked institutions',
           linked.flatMap((id, i) => (problems.has(id) ? [{ path: `body.linkedInstitutions.${i}`, message: problems.get(id)! }] : [])));
       }
-      const { caseId, repeat } = await reserveCaseId(pool, principal, req.header('idempotency-key'), body);
-      const intake: RegistrationIntake = body;
+      const intake = caseIntake(principal, req.header('idempotency-key'), body);
+      const { caseId } = intake;
       const input: RegistrationWorkflowInput = {
-        caseId, intake, sla: resolveRegistrationSla(await currentSlaPolicies(pool)),
+        caseId, intake: body satisfies RegistrationIntake, sla: resolveRegistrationSla(await currentSlaPolicies(pool)),
         openedBy: actorOf(principal), openedAt: new Date().toISOString(),
       };
       const initial = initialRegistrationState(input);
-      try {
-        await temporal.workflow.start<(i: RegistrationWorkflowInput) => Promise<RegistrationState>>('registration', {
-          workflowId: m.registrationWorkflowId(caseId), taskQueue, args: [input],
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      const workflowId = m.registrationWorkflowId(caseId);
+      const { repeat } = await startCase(temporal, workflowId, intake, (options) =>
+        temporal.workflow.start<(i: RegistrationWorkflowInput) => Promise<RegistrationState>>('registration', {
+          workflowId, taskQueue, args: [input], ...options,
           typedSearchAttributes: [
             { key: SA.caseType, value: 'registration' },
             { key: SA.caseStatus, value: initial.status },
             { key: SA.category, value: body.businessType },
             ...(body.community ? [{ key: SA.community, value: body.community }] : []),
           ],
-        });
-      } catch (err) {
-        if (!isAlreadyStarted(err)) throw err; // a repeat of a case that has already ended
-      }
+        }));
       if (!repeat) return { status: 201, body: registrationView(initial), caseId, headers: { Location: `/v1/registrations/${caseId}` } };
       return { status: 200, body: registrationView((await currentState(caseId)) ?? initial), caseId };
     },

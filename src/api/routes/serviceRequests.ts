@@ -1,4 +1,3 @@
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { getPartner } from '../../db/partners';
 import { currentSlaPolicies } from '../../db/slaPolicies';
@@ -8,7 +7,7 @@ import type { ServiceRequestIntake, ServiceRequestState, ServiceRequestWorkflowI
 import { SA } from '../../domain/searchAttributes';
 import * as m from '../../workflows/messages';
 import { inCommunityScope, type Principal } from '../auth';
-import { actorOf, reserveCaseId } from '../caseIntake';
+import { actorOf, caseIntake, startCase } from '../caseIntake';
 import type { ApiDeps } from '../deps';
 import { serviceRequestFor } from '../residentPrivacy';
 import { badRequest, forbidden, notFound } from '../problem';
@@ -17,7 +16,7 @@ import {
   Assign, Cancel, Complete, CreateServiceRequest, Decline, EmptyBody, Extension, ExtensionDecision, FollowUp, IdParam,
   Progress, ServiceRequestView, Survey,
 } from '../schemas';
-import { isAlreadyStarted, queryState, runUpdate } from '../workflowCalls';
+import { queryState, runUpdate } from '../workflowCalls';
 
 /** The case as API.md shows it; a partner sees it only while the order is its own. */
 export function serviceRequestView(s: ServiceRequestState) {
@@ -113,28 +112,24 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
       if (!inCommunityScope(principal, body.resident.community)) {
         throw forbidden(`your key may not open cases in community ${body.resident.community}`);
       }
-      const { caseId, repeat } = await reserveCaseId(pool, principal, req.header('idempotency-key'), body);
-      const intake: ServiceRequestIntake = body;
+      const intake = caseIntake(principal, req.header('idempotency-key'), body);
+      const { caseId } = intake;
       const input: ServiceRequestWorkflowInput = {
-        caseId, intake, sla: resolveServiceRequestSla(await currentSlaPolicies(pool), body.category, body.urgency),
+        caseId, intake: body satisfies ServiceRequestIntake,
+        sla: resolveServiceRequestSla(await currentSlaPolicies(pool), body.category, body.urgency),
         openedBy: actorOf(principal), openedAt: new Date().toISOString(),
       };
       const workflowId = m.serviceRequestWorkflowId(caseId);
-      try {
-        await temporal.workflow.start<(i: ServiceRequestWorkflowInput) => Promise<ServiceRequestState>>('serviceRequest', {
-          workflowId, taskQueue, args: [input],
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      const { repeat } = await startCase(temporal, workflowId, intake, (options) =>
+        temporal.workflow.start<(i: ServiceRequestWorkflowInput) => Promise<ServiceRequestState>>('serviceRequest', {
+          workflowId, taskQueue, args: [input], ...options,
           typedSearchAttributes: [
             { key: SA.caseType, value: 'service_request' },
             { key: SA.caseStatus, value: 'dispatching' },
             { key: SA.category, value: body.category },
             { key: SA.community, value: body.resident.community },
           ],
-        });
-      } catch (err) {
-        if (!isAlreadyStarted(err)) throw err; // a repeat of a case that has already closed
-      }
+        }));
       if (!repeat) return { status: 201, body: serviceRequestView(initialState(input)), caseId, headers: { Location: `/v1/service-requests/${caseId}` } };
       const state = (await currentState(caseId)) ?? initialState(input);
       return { status: 200, body: serviceRequestView(state), caseId };
