@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
+import { isConnectionError } from '../db/pool';
 import { privateTargetReason, type ResolveHost } from '../net/privateAddress';
 
 export interface WebhookDelivery {
@@ -29,19 +30,61 @@ export function isPermanentHttpFailure(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
+/** How long one delivery waits for Postgres to answer again before its attempt fails. */
+const POSTGRES_WAIT_MS = 120_000;
+/** Heartbeats while an attempt runs, so a worker that dies is noticed within the heartbeat timeout (partnerNotifier.ts). */
+const HEARTBEAT_EVERY_MS = 5000;
+
+export interface WebhookDeps {
+  pool: Pool;
+  fetch: typeof fetch;
+  timeoutMs: number;
+  allowPrivate: boolean;
+  resolveHost?: ResolveHost;
+  /** How long to wait for an unreachable Postgres (tests shorten it). */
+  postgresWaitMs?: number;
+}
+
 /**
- * POST one event to a partner's webhook. One call = one attempt; Temporal's retry policy
- * supplies the backoff. Each attempt is logged in `webhook_attempts` for the case timeline.
- * The URL and secret are read at delivery time, so a rotated secret applies to retries and
- * no secret ever enters workflow history.
+ * Run a statement, waiting (with backoff, heartbeating, cancellable) while Postgres is
+ * unreachable. A delivery's attempts are the partner's: an outage of our own database
+ * must not use them up, nor make us post the same event again for an unwritten log line.
  */
-export async function deliverPartnerWebhook(
-  deps: { pool: Pool; fetch: typeof fetch; timeoutMs: number; allowPrivate: boolean; resolveHost?: ResolveHost },
-  d: WebhookDelivery,
-): Promise<WebhookResult> {
-  const attempt = Context.current().info.attempt;
-  const { rows } = await deps.pool.query<{ webhook_url: string; webhook_secret: string }>(
-    'SELECT webhook_url, webhook_secret FROM partners WHERE id = $1', [d.partnerId]);
+async function whilePostgresDown<T>(waitMs: number, work: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const until = Date.now() + waitMs;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!isConnectionError(err) || Date.now() + delay > until) throw err;
+      ctx.heartbeat();
+      await ctx.sleep(delay);
+    }
+  }
+}
+
+/**
+ * POST one event to a partner's webhook. One call = one attempt at the partner; Temporal's
+ * retry policy supplies the backoff. Each attempt is logged in `webhook_attempts` for the
+ * case timeline. The URL and secret are read at delivery time, so a rotated secret applies
+ * to retries and no secret ever enters workflow history. While Postgres is unreachable the
+ * attempt waits for it (up to 2 minutes) instead of failing.
+ */
+export async function deliverPartnerWebhook(deps: WebhookDeps, d: WebhookDelivery): Promise<WebhookResult> {
+  const ctx = Context.current();
+  const heartbeats = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    return await deliverOnce(deps, d, ctx.info.attempt);
+  } finally {
+    clearInterval(heartbeats);
+  }
+}
+
+async function deliverOnce(deps: WebhookDeps, d: WebhookDelivery, attempt: number): Promise<WebhookResult> {
+  const waitMs = deps.postgresWaitMs ?? POSTGRES_WAIT_MS;
+  const { rows } = await whilePostgresDown(waitMs, () => deps.pool.query<{ webhook_url: string; webhook_secret: string }>(
+    'SELECT webhook_url, webhook_secret FROM partners WHERE id = $1', [d.partnerId]));
   const partner = rows[0];
   if (!partner) throw ApplicationFailure.nonRetryable(`partner ${d.partnerId} does not exist`, 'PartnerNotFound');
 
@@ -74,11 +117,11 @@ export async function deliverPartnerWebhook(
   } catch (err) {
     error = (err as Error).name === 'TimeoutError' ? `timed out after ${deps.timeoutMs} ms` : (err as Error).message;
   }
-  await deps.pool.query(
+  await whilePostgresDown(waitMs, () => deps.pool.query(
     `INSERT INTO webhook_attempts (delivery_id, attempt, case_id, partner_id, event, http_status, error)
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
     [d.deliveryId, attempt, d.caseId, d.partnerId, d.event, status, error],
-  );
+  ));
   if (status !== null && status >= 200 && status < 300) return { httpStatus: status, attempt };
   const reason = error ?? `partner answered HTTP ${status}`;
   if (refused) throw ApplicationFailure.nonRetryable(reason, 'WebhookAddressRefused', { attempt });

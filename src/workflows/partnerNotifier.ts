@@ -6,9 +6,14 @@ import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { CaseActivities } from '../activities';
 import type { CaseType } from '../domain/vocabulary';
 
-/** Webhooks: exponential backoff, then give up (the case records the failure and moves on). */
+/**
+ * Webhooks: exponential backoff, then give up (the case records the failure and moves on).
+ * An attempt may wait up to 2 minutes for our own Postgres (webhooks.ts), so its time limit
+ * is long; the heartbeat timeout notices a worker that died within 30 s.
+ */
 const { deliverWebhook } = proxyActivities<CaseActivities>({
-  startToCloseTimeout: '20 seconds',
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
