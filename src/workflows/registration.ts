@@ -7,7 +7,7 @@
  * writes the timeline and sleeps until the next change or deadline (supplement window,
  * review reminder and escalation, survey window).
  */
-import { allHandlersFinished, condition, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { CaseActivities } from '../activities';
 import { allApproved, nextStepOfReviews, openReview, pendingReviews } from '../domain/departmentReview';
 import {
@@ -17,6 +17,7 @@ import {
 } from '../domain/registration';
 import { surveyOutcome } from '../domain/serviceRequest';
 import { DEPARTMENTS, type Department } from '../domain/vocabulary';
+import { type Deadline, runCaseLoop } from './caseLoop';
 import { CaseRecorder } from './caseRecorder';
 import * as m from './messages';
 import { type PartnerNotification, partnerNotifier } from './partnerNotifier';
@@ -242,7 +243,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   }
 
   /** The next deadline of the current state, with what happens when it passes. */
-  function nextDeadline(): { at: number; fire: () => Promise<void> | void } | null {
+  function nextDeadline(): Deadline | null {
     const { supplement, survey } = state.deadlines;
     switch (state.status) {
       case 'awaiting_documents':
@@ -276,31 +277,18 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     });
   }
 
-  for (;;) {
-    changed = false;
-    await sendQueuedNotifications();
-    await recorder.flush();
-    if (TERMINAL_REGISTRATION_STATUSES.includes(state.status)) break;
-    if (state.status === 'in_review' && reviewsToRequest.length > 0) {
-      await requestReviews(reviewsToRequest.splice(0));
-      continue;
-    }
-    if (state.status === 'issuing') {
-      await issueCertificate();
-      continue;
-    }
-    const deadline = nextDeadline();
-    if (!deadline) {
-      await condition(() => changed);
-      continue;
-    }
-    const remaining = deadline.at - now();
-    const woken = remaining > 0 && (await condition(() => changed, remaining));
-    if (!woken) await deadline.fire();
-  }
-
-  await condition(allHandlersFinished);
-  await sendQueuedNotifications();
-  await recorder.flush();
+  await runCaseLoop({
+    changed: () => changed,
+    resetChanged: () => { changed = false; },
+    settle: async () => { await sendQueuedNotifications(); await recorder.flush(); },
+    finished: () => TERMINAL_REGISTRATION_STATUSES.includes(state.status),
+    work: async () => {
+      if (state.status === 'in_review' && reviewsToRequest.length > 0) await requestReviews(reviewsToRequest.splice(0));
+      else if (state.status === 'issuing') await issueCertificate();
+      else return false;
+      return true;
+    },
+    nextDeadline,
+  });
   return state;
 }

@@ -9,13 +9,14 @@
  * follow-up, survey).
  */
 import {
-  allHandlersFinished, condition, proxyActivities, setHandler, uuid4, workflowInfo,
+  proxyActivities, setHandler, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { CaseActivities } from '../activities';
 import type { CaseSnapshot } from '../domain/caseEvents';
 import {
   type ServiceRequestState, type ServiceRequestStatus, type ServiceRequestWorkflowInput, surveyOutcome,
 } from '../domain/serviceRequest';
+import { type Deadline, runCaseLoop } from './caseLoop';
 import { CaseRecorder } from './caseRecorder';
 import * as m from './messages';
 import { partnerNotifier } from './partnerNotifier';
@@ -380,7 +381,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   }
 
   /** The next deadline of the current state, with what happens when it passes. */
-  function nextDeadline(): { at: number; fire: () => Promise<void> | void } | null {
+  function nextDeadline(): Deadline | null {
     const d = state.deadlines;
     switch (state.status) {
       case 'awaiting_ack':
@@ -435,27 +436,17 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     community: intake.resident.community, grid: intake.resident.grid ?? null, sla: sla.source,
   });
 
-  for (;;) {
-    changed = false;
-    await sendQueuedNotifications();
-    await recorder.flush();
-    if (TERMINAL.includes(state.status)) break;
-    if (state.status === 'dispatching') {
+  await runCaseLoop({
+    changed: () => changed,
+    resetChanged: () => { changed = false; },
+    settle: async () => { await sendQueuedNotifications(); await recorder.flush(); },
+    finished: () => TERMINAL.includes(state.status),
+    work: async () => {
+      if (state.status !== 'dispatching') return false;
       await dispatchToNextPartner();
-      continue;
-    }
-    const deadline = nextDeadline();
-    if (!deadline) {
-      await condition(() => changed);
-      continue;
-    }
-    const remaining = deadline.at - now();
-    const woken = remaining > 0 && (await condition(() => changed, remaining));
-    if (!woken) await deadline.fire();
-  }
-
-  await condition(allHandlersFinished);
-  await sendQueuedNotifications();
-  await recorder.flush();
+      return true;
+    },
+    nextDeadline,
+  });
   return state;
 }
