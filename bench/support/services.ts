@@ -14,7 +14,7 @@ import pino from 'pino';
 import { type Config, loadConfig } from '../../src/config';
 import { migrate } from '../../src/db/migrate';
 import { createPool, type Pool } from '../../src/db/pool';
-import { findFreePort, startTemporalDevServer } from '../../src/dev/temporalDevServer';
+import { startTemporalDevServer } from '../../src/dev/temporalDevServer';
 import { resolveTemporalCli } from '../../src/dev/tools';
 import { CASE_SEARCH_ATTRIBUTES } from '../../src/domain/searchAttributes';
 import { createLogger, type Logger } from '../../src/logger';
@@ -57,16 +57,16 @@ export async function startBenchServices(label: string): Promise<BenchServices> 
   const dir = join(tmpdir(), `gongjian-bench-${label}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const cliPath = await resolveTemporalCli({ projectRoot: PROJECT_ROOT, log: (m) => out(`[bench] ${m}`) });
-  const port = await findFreePort();
   const dbName = `gongjian_bench_${label}_${process.pid}_${Date.now()}`;
   const [temporal] = await Promise.all([
-    startTemporalDevServer({ cliPath, port, uiPort: null, searchAttributes: { ...CASE_SEARCH_ATTRIBUTES }, logFile: join(dir, 'temporal.log') }),
+    startTemporalDevServer({ cliPath, port: 0, uiPort: null, searchAttributes: { ...CASE_SEARCH_ATTRIBUTES }, logFile: join(dir, 'temporal.log') }),
     adminQuery(`CREATE DATABASE "${dbName}"`),
   ]);
   const databaseUrl = `${BENCH_PG_SERVER}/${dbName}`;
   const pool = createPool(databaseUrl, 1);
   await migrate(pool);
   await pool.end();
+  const port = Number(temporal.address.slice(temporal.address.lastIndexOf(':') + 1));
   return {
     temporalAddress: temporal.address,
     temporalPid: findPid(`--port ${port} `),

@@ -29,7 +29,8 @@ async function startSystem({ run, name, env: extraEnv = {} }) {
   const dir = join(run.dir, name);
   mkdirSync(dir, { recursive: true });
   const databaseUrl = await run.pg.createDatabase(`chaos_${name.replace(/\W/g, '_')}`);
-  const temporalPort = await findFreePort();
+  // The first start picks the port (and starts again on another if it is taken meanwhile); restarts reuse it.
+  let temporalPort = 0;
   const apiPort = await findFreePort();
   const dbFile = join(dir, 'temporal.db');
   const startTemporal = () => startTemporalDevServer({
@@ -37,6 +38,7 @@ async function startSystem({ run, name, env: extraEnv = {} }) {
     searchAttributes: { ...CASE_SEARCH_ATTRIBUTES }, logFile: join(dir, 'temporal.log'),
   });
   let temporal = await startTemporal();
+  temporalPort = Number(temporal.address.slice(temporal.address.lastIndexOf(':') + 1));
 
   const adminKey = `chaos-admin-${randomUUID()}`;
   const payloadKey = randomBytes(32);

@@ -70,7 +70,27 @@ export function findFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** Starts with ports picked by the OS can lose a port to another process before the server binds it; so many tries. */
+const AUTO_PORT_TRIES = 3;
+
 export async function startTemporalDevServer(opts: StartTemporalDevServerOptions): Promise<DevTemporalServer> {
+  // A port found free a moment ago may be taken before the server binds it (an outgoing
+  // connection's ephemeral port; the CLI picks its internal ports the same way): with ports
+  // of our choosing, a server that dies before it is ready is started again on fresh ones.
+  const tries = opts.port === 0 ? AUTO_PORT_TRIES : 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (attempt >= tries || !(err instanceof ExitedEarlyError)) throw err;
+      opts.log?.(`Temporal dev server exited while starting (try ${attempt} of ${tries}); starting it again on other ports`);
+    }
+  }
+}
+
+class ExitedEarlyError extends Error {}
+
+async function startOnce(opts: StartTemporalDevServerOptions): Promise<DevTemporalServer> {
   const log = opts.log ?? (() => undefined);
   const ip = opts.ip ?? '127.0.0.1';
   const namespace = opts.namespace ?? 'default';
@@ -304,7 +324,7 @@ async function waitUntilReady(address: string, namespace: string, server: Server
     if ('connection' in outcome) return outcome.connection;
     if ('exitedEarly' in outcome) {
       void probe.then((connection) => connection.close(), () => undefined);
-      throw new Error(`Temporal dev server stopped before it was ready: ${outcome.exitedEarly}`);
+      throw new ExitedEarlyError(`Temporal dev server stopped before it was ready: ${outcome.exitedEarly}`);
     }
     lastError = outcome.error;
     if (Date.now() > deadline) {

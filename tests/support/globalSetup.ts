@@ -13,7 +13,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { migrate } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
 import { startEmbeddedPostgres } from '../../src/dev/embeddedPostgres';
-import { findFreePort, startTemporalDevServer } from '../../src/dev/temporalDevServer';
+import { startTemporalDevServer } from '../../src/dev/temporalDevServer';
 import { resolveTemporalCli, resolveTemporalTestServer } from '../../src/dev/tools';
 import { CASE_SEARCH_ATTRIBUTES } from '../../src/domain/searchAttributes';
 
@@ -29,7 +29,7 @@ export default async function globalSetup(): Promise<void> {
 
   const [temporal, postgres, bundle] = await Promise.all([
     startTemporalDevServer({
-      cliPath, port: await findFreePort(), uiPort: null, searchAttributes: { ...CASE_SEARCH_ATTRIBUTES },
+      cliPath, port: 0, uiPort: null, searchAttributes: { ...CASE_SEARCH_ATTRIBUTES },
       logFile: join(tmp, 'temporal.log'),
     }),
     process.env.DATABASE_URL ? Promise.resolve(null) : startEmbeddedPostgres({ maxConnections: 10 }),

@@ -2,7 +2,7 @@
  * The embedded development services start for real: PGlite keeps its data across a
  * restart, and the Temporal dev server comes up with the case search attributes.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -93,6 +93,30 @@ describe('Temporal dev server', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it('starts again on other ports when a server on ports of its choosing dies before it is ready', async () => {
+    // A stand-in for the CLI that fails as the real one does when a port it was given is taken meanwhile.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gongjian-fake-cli-'));
+    const fakeCli = path.join(dir, 'temporal');
+    await writeFile(fakeCli, '#!/bin/sh\necho "listen tcp 127.0.0.1:$6: bind: address already in use" >&2\nexit 2\n', { mode: 0o755 });
+    const logs: string[] = [];
+    const ports = new Set<string>();
+    await expect(startTemporalDevServer({ cliPath: fakeCli, port: 0, uiPort: null, searchAttributes: {}, log: (m) => {
+      logs.push(m);
+      const port = /on 127\.0\.0\.1:(\d+)/.exec(m)?.[1];
+      if (port) ports.add(port);
+    } })).rejects.toThrow(/stopped before it was ready: exited with code 2.*address already in use/s);
+    expect(logs.filter((m) => m.startsWith('starting'))).toHaveLength(3);
+    expect(logs.filter((m) => /exited while starting \(try \d of 3\)/.test(m))).toHaveLength(2);
+    expect(ports.size).toBe(3);
+    // A port the caller chose is not changed behind its back: one try.
+    const fixed = await findFreePort();
+    logs.length = 0;
+    await expect(startTemporalDevServer({ cliPath: fakeCli, port: fixed, uiPort: null, searchAttributes: {}, log: (m) => logs.push(m) }))
+      .rejects.toThrow(/stopped before it was ready/);
+    expect(logs.filter((m) => m.startsWith('starting'))).toHaveLength(1);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('refuses to start on a port that is already taken', async () => {
