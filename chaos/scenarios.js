@@ -160,7 +160,7 @@ const SCENARIOS = {
         const failed = all.filter((a) => a.status >= 500).length;
         const late = all.filter((a) => a.delayMs > 0).length;
         const repeated = [...world.deliveries.values()].filter((d) => d.arrivals.length > 1).length;
-        result.note = `${all.length} webhook requests: ${failed} answered 500, ${late} timed out; ${repeated}/${world.deliveries.size} delivery ids seen more than once (same id each time); ${result.redispatched} orders given up after 5 attempts and re-dispatched; ${result.afterClose} deliveries confirmed only after the partner had already worked the order and the case closed`;
+        result.note = `${all.length} webhook requests: ${failed} answered 500, ${late} timed out; ${repeated}/${world.deliveries.size} delivery ids seen more than once (same id each time); ${result.redispatched} orders given up after 5 attempts and re-dispatched; ${result.cancelledDeliveries} deliveries cancelled because the partner had accepted while they were still retried; ${result.afterClose} deliveries confirmed only after the case closed`;
         const problems = [];
         if (failed / all.length < 0.3) problems.push(`only ${failed}/${all.length} attempts failed: the fault did not bite`);
         return problems;

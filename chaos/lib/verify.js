@@ -7,7 +7,7 @@
 
 /** A resident request that was accepted, completed, visited and rated 5 has exactly these once each. */
 const ONCE = ['intake', 'accepted', 'completed', 'follow_up', 'survey', 'closed'];
-const ALLOWED = new Set([...ONCE, 'dispatched', 'notification_delivered', 'notification_failed', 'dispatch_failed']);
+const ALLOWED = new Set([...ONCE, 'dispatched', 'notification_delivered', 'notification_failed', 'notification_cancelled', 'dispatch_failed']);
 const IN_ORDER = ['intake', 'accepted', 'completed', 'follow_up', 'survey', 'closed'];
 
 function stable(value) {
@@ -47,7 +47,8 @@ function checkTimeline(caseId, events, row, { allowRedispatch }) {
   const dispatched = byType.get('dispatched') ?? [];
   if (dispatched.length === 0) say('never dispatched');
   if (!allowRedispatch && dispatched.length !== 1) say(`${dispatched.length} dispatches (expected 1: no delivery may fail in this scenario)`);
-  const notifications = [...(byType.get('notification_delivered') ?? []), ...(byType.get('notification_failed') ?? [])];
+  // A delivery ends delivered, failed, or cancelled because its order moved on (accepted while it was still retried).
+  const notifications = ['notification_delivered', 'notification_failed', 'notification_cancelled'].flatMap((t) => byType.get(t) ?? []);
   const accepted = byType.get('accepted')?.[0];
   for (const d of dispatched) {
     const outcome = notifications.filter((n) => n.data.event === 'order.dispatched' && n.data.orderId === d.data.orderId);
@@ -104,9 +105,11 @@ async function verifyScenario({ pool, world, expected, temporal, readModelQuery,
   for (const e of eventRows) eventsByCase.get(e.case_id).push(e);
   let duplicates = 0;
   let afterClose = 0;
+  let cancelledDeliveries = 0;
   for (const [id, events] of eventsByCase) {
     const closedSeq = events.find((e) => e.type === 'closed')?.seq ?? Infinity;
     afterClose += events.filter((e) => e.seq > closedSeq).length;
+    cancelledDeliveries += events.filter((e) => e.type === 'notification_cancelled').length;
     const t = checkTimeline(id, events, rowById.get(id), { allowRedispatch });
     problems.push(...t.problems);
     duplicates += t.duplicates;
@@ -189,7 +192,7 @@ async function verifyScenario({ pool, world, expected, temporal, readModelQuery,
 
   return {
     cases: caseRows.length, expected, finalOk, events: eventRows.length, duplicates, duplicateCases, workflows,
-    deliveries: world.deliveries.size, arrivals, delivered, afterClose, redispatched, problems,
+    deliveries: world.deliveries.size, arrivals, delivered, afterClose, cancelledDeliveries, redispatched, problems,
   };
 }
 

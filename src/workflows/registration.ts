@@ -203,7 +203,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
       });
     });
     await recorder.flush(); // the read model shows who reviews what before anyone can answer
-    await Promise.all(requests.map(notify));
+    await Promise.all(requests.map((r) => notify(r)));
   }
 
   async function remindReviewer(department: Department): Promise<void> {

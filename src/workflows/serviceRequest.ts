@@ -331,14 +331,17 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   const deliver = partnerNotifier(caseId, 'service_request', record);
 
   /** Deliver one webhook (outcome in the timeline); the resident's details only with a new order. */
-  function notify(n: Notification): Promise<boolean> {
+  function notify(n: Notification, stale?: () => boolean): Promise<boolean> {
     const caseView = n.event === 'order.dispatched' ? partnerView() : { category: state.category, urgency: state.urgency };
     return deliver({
       partnerId: n.partnerId, event: n.event, orderId: n.orderId,
       deadline: typeof n.extra?.deadline === 'string' ? n.extra.deadline : undefined,
       case: { ...caseView, ...n.extra },
-    });
+    }, stale);
   }
+
+  /** An offer (or its reminder) is moot once the order is no longer awaiting acknowledgement: accepted, declined or withdrawn. */
+  const offerMoot = (orderId: string) => () => state.currentOrderId !== orderId || state.status !== 'awaiting_ack';
 
   async function sendQueuedNotifications(): Promise<void> {
     while (notifications.length > 0) await notify(notifications.shift()!);
@@ -372,7 +375,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     await recorder.flush();
     const delivered = await notify({
       partnerId: candidate.partnerId, event: 'order.dispatched', orderId, extra: { deadline: state.deadlines.ack },
-    });
+    }, offerMoot(orderId));
     if (!delivered && state.currentOrderId === orderId && state.status === 'awaiting_ack') {
       record('dispatch_failed', 'system', { partnerId: candidate.partnerId, orderId, reason: 'notification_failed' });
       clearOrder();
@@ -402,7 +405,8 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     reminded = true;
     delete state.deadlines.reminder;
     record('reminder_sent', 'system', { partnerId: state.assignedPartnerId, orderId: state.currentOrderId });
-    await notify({ partnerId: state.assignedPartnerId!, event: 'order.reminder', orderId: state.currentOrderId!, extra: { deadline: state.deadlines.ack } });
+    await notify({ partnerId: state.assignedPartnerId!, event: 'order.reminder', orderId: state.currentOrderId!, extra: { deadline: state.deadlines.ack } },
+      offerMoot(state.currentOrderId!));
   }
 
   function acknowledgementTimedOut(): void {

@@ -26,6 +26,9 @@ const FIXTURES_DIR = join(__dirname, 'fixtures');
 const REQUIRED_SHAPES = [
   'happy-path', 'decline-escalate-assign', 'unanswered-escalated-assigned', 'reopen', 'survey-no-response',
   'cancel-in-progress', 'cancel-while-dispatching', 'overdue-extension', 'dispatch-webhook-gives-up',
+  // accepted while the order's delivery was still retried: before the cancel-stale-deliveries patch (the
+  // retries ran on) and after it (the delivery cancelled); both must replay on today's code
+  'accept-while-delivering-before-patch', 'accept-while-delivering',
   // registration cases (tests/workflow/registration.test.ts records them the same way)
   'registration-supplement-lapsed', 'registration-rejected', 'registration-home-delivery-no-response',
   'registration-cancelled-awaiting-documents',

@@ -294,6 +294,32 @@ describe('dispatch and acknowledgement (派单)', () => {
     expect(await c.state()).toMatchObject({ status: 'awaiting_ack', assignedPartnerId: steward.partnerId, dispatchAttempts: 2 });
     recordHistoryIfAsked('dispatch-webhook-gives-up', c);
   });
+
+  it('a delivery still being retried when the partner accepts is cancelled, not retried on, and the case goes on', async () => {
+    const c = await bed.openCase({
+      partners: [steward], prepare: (world) => world.failWebhooksTo(steward.partnerId),
+    });
+    await c.world.until('the first attempt', () => c.world.webhookAttempts.length > 0);
+    // The partner learned of the order anyway (its order list, or an answer we timed out on) and accepts.
+    const accepted = await c.accept(steward.partnerId);
+    expect(accepted.status).toBe('in_progress');
+    const cancelled = await c.world.waitForEvent('notification_cancelled');
+    expect(cancelled.data).toMatchObject({
+      event: 'order.dispatched', partnerId: steward.partnerId, orderId: accepted.currentOrderId, deliveryId: `${c.workflowId}:1`,
+    });
+    const attemptsAtAccept = c.world.webhookAttempts.length;
+    await bed.advance(5 * MINUTE); // well past the retries' backoff (2 + 4 + 8 + 16 s)
+    expect(c.world.webhookAttempts).toHaveLength(attemptsAtAccept);
+    expect(c.world.types()).not.toContain('notification_failed');
+    expect(c.world.types()).not.toContain('dispatch_failed');
+    const order = c.world.types().filter((t) => ['dispatched', 'accepted', 'notification_cancelled'].includes(t));
+    expect(order).toEqual(['dispatched', 'accepted', 'notification_cancelled']);
+
+    await c.complete(steward.partnerId, '换了灯泡', 1);
+    await c.followUp(true, '居民确认已修好');
+    expect(await c.survey(5)).toMatchObject({ status: 'closed', outcome: 'satisfied' });
+    recordHistoryIfAsked('accept-while-delivering', c);
+  });
 });
 
 describe('fulfilment', () => {
