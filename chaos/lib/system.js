@@ -31,7 +31,9 @@ async function startSystem({ run, name, env: extraEnv = {} }) {
   const databaseUrl = await run.pg.createDatabase(`chaos_${name.replace(/\W/g, '_')}`);
   // The first start picks the port (and starts again on another if it is taken meanwhile); restarts reuse it.
   let temporalPort = 0;
-  const apiPort = await findFreePort();
+  // Found free now, it may be taken before the API binds it (an outgoing connection's ephemeral port): the first
+  // start moves to another port then; restarts keep it, since clients know it.
+  let apiPort = await findFreePort();
   const dbFile = join(dir, 'temporal.db');
   const startTemporal = () => startTemporalDevServer({
     cliPath: run.cliPath, dbFile, port: temporalPort, uiPort: null,
@@ -52,12 +54,12 @@ async function startSystem({ run, name, env: extraEnv = {} }) {
     RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_IP_PER_MINUTE: '0', SHUTDOWN_GRACE_MS: '5000', PG_POOL_MAX: '10',
     ...extraEnv,
   };
-  const url = `http://127.0.0.1:${apiPort}`;
+  const urlOf = (port) => `http://127.0.0.1:${port}`;
   let workers = 0;
   let apis = 0;
   const sys = {
-    name, dir, url, adminKey, env, databaseUrl,
-    api: new ApiClient(url),
+    name, dir, url: urlOf(apiPort), adminKey, env, databaseUrl,
+    api: new ApiClient(urlOf(apiPort)),
     pool: new Pool({ connectionString: databaseUrl, max: 4 }),
     readModelQuery: messages.getReadModelState ?? null,
     worker: null,
@@ -67,7 +69,7 @@ async function startSystem({ run, name, env: extraEnv = {} }) {
       return sys.worker;
     },
     async startApi() {
-      sys.apiProcess = await startApiProcess({ dist, env: { ...env, LOG_LEVEL: 'warn' }, logFile: join(dir, `api-${++apis}.log`), url });
+      sys.apiProcess = await startApiProcess({ dist, env: { ...env, LOG_LEVEL: 'warn' }, logFile: join(dir, `api-${++apis}.log`), url: sys.url });
       return sys.apiProcess;
     },
     /** Stop the dev server (SIGTERM: SQLite closes cleanly) and return a function that starts it again. */
@@ -86,7 +88,18 @@ async function startSystem({ run, name, env: extraEnv = {} }) {
   };
   sys.pool.on('error', () => undefined);
   await sys.startWorker();
-  await sys.startApi();
+  for (let tries = 1; ; tries++) {
+    try {
+      await sys.startApi();
+      break;
+    } catch (err) {
+      if (tries >= 3 || !/before it was ready/.test(String(err))) throw err;
+      apiPort = await findFreePort();
+      env.PORT = String(apiPort);
+      sys.url = urlOf(apiPort);
+      sys.api = new ApiClient(sys.url);
+    }
+  }
   sys.connection = await Connection.connect({ address: temporal.address });
   sys.temporal = new Client({ connection: sys.connection, dataConverter: { payloadCodecs: [new AesGcmPayloadCodec([{ id: 'chaos', key: payloadKey }])] } });
   return sys;
