@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pino from 'pino';
 
 /**
@@ -12,9 +13,15 @@ export const REDACT_PATHS = [
   '*.applicants[*].phone', 'phone', 'idNumber', 'name', 'address', '*.phone', '*.idNumber', '*.address',
 ];
 
-/** `destination` defaults to stdout; tests pass a stream to read what would be logged. */
-export function createLogger(level: string, name: string, destination?: pino.DestinationStream) {
-  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+/**
+ * `destination` defaults to stdout; tests pass a stream to read what would be logged. The
+ * process is named in `service`: pino's own `name` key would fall under the redaction of a
+ * resident's `name`.
+ */
+export function createLogger(level: string, service: string, destination?: pino.DestinationStream) {
+  return pino({
+    level, base: { service, pid: process.pid, hostname: hostname() }, redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  }, destination);
 }
 
 export type Logger = ReturnType<typeof createLogger>;

@@ -60,6 +60,8 @@ it('logs each request (method, route, status, key id) and nothing a resident or 
     'POST /v1/service-requests 201', 'POST /v1/service-requests 400', 'GET /v1/cases 200', 'GET /v1/partners 401',
   ]));
   expect(requests().find((l) => l.route === '/v1/cases')?.keyId).toEqual(expect.any(String));
+  // Which process wrote each line stays readable (pino's `name` key would be redacted as a resident's name).
+  expect(new Set(requests().map((l) => l.service))).toEqual(new Set(['api']));
 
   for (const value of [...Object.values(secrets), 'SunGuizhen', staff, sys.adminKey, created, encodeURIComponent(secrets.name)]) {
     expect({ value, found: log.text.includes(value) }).toEqual({ value, found: false });
