@@ -75,13 +75,14 @@ export async function deliverPartnerWebhook(deps: WebhookDeps, d: WebhookDeliver
   const ctx = Context.current();
   const heartbeats = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
   try {
-    return await deliverOnce(deps, d, ctx.info.attempt);
+    return await deliverOnce(deps, d, ctx.info.attempt, ctx.cancellationSignal);
   } finally {
     clearInterval(heartbeats);
   }
 }
 
-async function deliverOnce(deps: WebhookDeps, d: WebhookDelivery, attempt: number): Promise<WebhookResult> {
+/** `cancelled`: aborts the POST when the workflow cancels the delivery (its order moved on) or the worker stops. */
+async function deliverOnce(deps: WebhookDeps, d: WebhookDelivery, attempt: number, cancelled: AbortSignal): Promise<WebhookResult> {
   const waitMs = deps.postgresWaitMs ?? POSTGRES_WAIT_MS;
   const { rows } = await whilePostgresDown(waitMs, () => deps.pool.query<{ webhook_url: string; webhook_secret: string }>(
     'SELECT webhook_url, webhook_secret FROM partners WHERE id = $1', [d.partnerId]));
@@ -109,13 +110,14 @@ async function deliverOnce(deps: WebhookDeps, d: WebhookDelivery, attempt: numbe
         'x-event': d.event,
         'user-agent': 'gongjian-webhooks/1',
       },
-      signal: AbortSignal.timeout(deps.timeoutMs),
+      signal: AbortSignal.any([AbortSignal.timeout(deps.timeoutMs), cancelled]),
       redirect: 'manual',
     });
     status = res.status;
     await res.body?.cancel().catch(() => undefined);
   } catch (err) {
-    error = (err as Error).name === 'TimeoutError' ? `timed out after ${deps.timeoutMs} ms` : (err as Error).message;
+    if (cancelled.aborted) error = 'cancelled: the delivery was no longer wanted (or the worker stopped)';
+    else error = (err as Error).name === 'TimeoutError' ? `timed out after ${deps.timeoutMs} ms` : (err as Error).message;
   }
   await whilePostgresDown(waitMs, () => deps.pool.query(
     `INSERT INTO webhook_attempts (delivery_id, attempt, case_id, partner_id, event, http_status, error)
@@ -123,6 +125,7 @@ async function deliverOnce(deps: WebhookDeps, d: WebhookDelivery, attempt: numbe
     [d.deliveryId, attempt, d.caseId, d.partnerId, d.event, status, error],
   ));
   if (status !== null && status >= 200 && status < 300) return { httpStatus: status, attempt };
+  if (cancelled.aborted) throw cancelled.reason; // a CancelledFailure: the activity ends as cancelled
   const reason = error ?? `partner answered HTTP ${status}`;
   if (refused) throw ApplicationFailure.nonRetryable(reason, 'WebhookAddressRefused', { attempt });
   if (status !== null && isPermanentHttpFailure(status)) {

@@ -1,11 +1,11 @@
 /**
- * A partner's delivery attempts are the partner's: while our own Postgres is unreachable
+ * The webhook activity under faults. A partner's delivery attempts are the partner's: while our own Postgres is unreachable
  * the webhook activity waits for it inside the attempt (the chaos run once saw a 30 s
  * outage use up all 5 attempts of an order). Against the real Postgres of the run, with the
  * first statements refused as an unreachable server refuses them.
  */
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { Pool } from 'pg';
@@ -86,4 +86,25 @@ it('does not wait on errors that are not an unreachable server', async () => {
     { pool, fetch: globalThis.fetch, timeoutMs: 1000, allowPrivate: true, postgresWaitMs: 30_000 }, d).catch((err: unknown) => err);
   expect((failure as Error).message).toContain('permission denied');
   expect(calls).toBe(1);
+});
+
+it('stops a POST in flight when the delivery is cancelled, logs the attempt and ends as cancelled', async () => {
+  const d = delivery(await partner());
+  let posted!: () => void;
+  const postStarted = new Promise<void>((resolve) => { posted = resolve; });
+  // A partner that never answers: the request ends only when its signal aborts.
+  const fetch = jest.fn((_url: unknown, init?: RequestInit) => new Promise<Response>((_resolve, reject) => {
+    posted();
+    init!.signal!.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })));
+  }));
+  const env = activityEnv();
+  const running = env.run(deliverPartnerWebhook,
+    { pool: sys.pool, fetch: fetch as unknown as typeof globalThis.fetch, timeoutMs: 60_000, allowPrivate: true }, d)
+    .catch((err: unknown) => err);
+  await postStarted;
+  env.cancel();
+  const outcome = await running;
+  expect(outcome).toBeInstanceOf(CancelledFailure);
+  const logged = await sys.pool.query('SELECT attempt, http_status, error FROM webhook_attempts WHERE delivery_id = $1', [d.deliveryId]);
+  expect(logged.rows).toEqual([{ attempt: 1, http_status: null, error: expect.stringContaining('cancelled') }]);
 });
