@@ -184,7 +184,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   async function requestReviews(departments: Department[]): Promise<void> {
     const reviewers = await Promise.all(departments.map((department) =>
       selectDepartmentReviewer({ caseId, department, community: state.community })));
-    const requests: PartnerNotification[] = [];
+    const requests: { notification: PartnerNotification; department: Department }[] = [];
     departments.forEach((department, i) => {
       const review = state.reviews[department]!;
       const reviewer = reviewers[i];
@@ -198,13 +198,22 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
         department, partnerId: reviewer.partnerId, partnerName: reviewer.name, orderId: review.orderId, dueAt: review.dueAt,
       });
       requests.push({
-        partnerId: reviewer.partnerId, event: 'review.requested', orderId: review.orderId, deadline: review.dueAt,
-        case: reviewRequestCase(state, department),
+        department,
+        notification: {
+          partnerId: reviewer.partnerId, event: 'review.requested', orderId: review.orderId, deadline: review.dueAt,
+          case: reviewRequestCase(state, department),
+        },
       });
     });
     await recorder.flush(); // the read model shows who reviews what before anyone can answer
-    await Promise.all(requests.map((r) => notify(r)));
+    await Promise.all(requests.map((r) => notify(r.notification, reviewAnswered(r.department, r.notification.orderId))));
   }
+
+  /** A review request (or its reminder) is moot once the department has answered or the review was withdrawn. */
+  const reviewAnswered = (department: Department, orderId: string) => () => {
+    const review = state.reviews[department];
+    return !review || review.orderId !== orderId || review.status !== 'pending';
+  };
 
   async function remindReviewer(department: Department): Promise<void> {
     const review = state.reviews[department]!;
@@ -215,7 +224,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     await notify({
       partnerId: review.partnerId, event: 'order.reminder', orderId: review.orderId, deadline: review.dueAt,
       case: { department, reminder: true },
-    });
+    }, reviewAnswered(department, review.orderId));
   }
 
   /** Past the review timeout: overdue and escalated to a supervisor; the answer is still waited for. */

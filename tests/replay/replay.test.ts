@@ -32,6 +32,8 @@ const REQUIRED_SHAPES = [
   // registration cases (tests/workflow/registration.test.ts records them the same way)
   'registration-supplement-lapsed', 'registration-rejected', 'registration-home-delivery-no-response',
   'registration-cancelled-awaiting-documents',
+  // a department answered while its review request was still retried, before and after cancel-stale-deliveries
+  'registration-answered-while-delivering-before-patch', 'registration-answered-while-delivering',
 ];
 
 type History = temporal.api.history.v1.IHistory;

@@ -6,7 +6,7 @@ import type { RegistrationIntake } from '../../src/domain/registration';
 import { CERTIFICATE_NO_PATTERN, shanghaiDate } from '../../src/domain/registration';
 import { DEPARTMENTS } from '../../src/domain/vocabulary';
 import * as m from '../../src/workflows/messages';
-import { DAY, HOUR, MINUTE, REVIEWERS, rejection, type RegistrationCase, type RegistrationTestBed, startRegistrationTestBed } from './registrationTestBed';
+import { DAY, HOUR, MINUTE, REVIEWERS, rejection, type RegistrationCase, type RegistrationTestBed, startRegistrationTestBed, UNAVAILABLE_PARTNER } from './registrationTestBed';
 import { writeHistoryFile } from './support';
 
 let bed: RegistrationTestBed;
@@ -164,6 +164,30 @@ describe('parallel review (并行办理)', () => {
     expect(s.withinCompletionTarget).toBe(false);
     expect(s.timeToCertificateMs!).toBeGreaterThan(2 * HOUR);
     expect((await c.world.waitForEvent('completion_target_breached')).data).toMatchObject({ completionTargetMs: 20 * MINUTE });
+  });
+
+  it('cancels a review request still being retried once the department has answered, and goes on', async () => {
+    const taxBureau = `${UNAVAILABLE_PARTNER}tax-bureau`;
+    const c = await bed.open(mortgage(), { ...REVIEWERS, tax: taxBureau });
+    await c.world.until('a failed delivery to the tax bureau', () => c.world.failedDeliveries > 0);
+    // The bureau saw the case in its own queue and answers; the request is moot.
+    await c.review('tax', true, undefined, taxBureau);
+    const cancelled = await c.world.waitForEvent('notification_cancelled');
+    expect(cancelled.data).toMatchObject({ event: 'review.requested', partnerId: taxBureau });
+    const failedAtAnswer = c.world.failedDeliveries;
+    await bed.advance(5 * MINUTE); // past the backoff of every retry left
+    expect(c.world.failedDeliveries).toBe(failedAtAnswer);
+    expect(c.world.types()).not.toContain('notification_failed');
+
+    await c.world.until('the other requests recorded as delivered', () =>
+      c.world.events('notification_delivered').filter((e) => e.data.event === 'review.requested').length === 2);
+    await c.review('housing', true);
+    expect(await c.review('natural_resources', true)).toMatchObject({ status: 'issuing' });
+    await c.world.waitForStatus('awaiting_delivery');
+    await c.delivered();
+    expect(await c.survey(5)).toMatchObject({ status: 'closed' });
+    await c.handle.result();
+    await keepHistory('registration-answered-while-delivering', c);
   });
 
   it('escalates a department with no active reviewer and looks again at the reminder', async () => {

@@ -26,6 +26,9 @@ export interface SentWebhook { event: string; partnerId: string; orderId: string
 
 type Activities = Pick<CaseActivities, 'recordCaseEvents' | 'deliverWebhook' | 'selectDepartmentReviewer' | 'issueCertificateNumber'>;
 
+/** A reviewer whose id starts with this has a webhook endpoint that answers 503 to every delivery. */
+export const UNAVAILABLE_PARTNER = 'down:';
+
 /** One case's surroundings: who reviews for each department, what was sent, what was recorded. */
 export class RegistrationWorld {
   readonly caseId = randomUUID();
@@ -35,6 +38,8 @@ export class RegistrationWorld {
   /** Deliveries running right now, and the most that ever ran at once (parallel review requests). */
   inFlight = 0;
   maxInFlight = 0;
+  /** Attempts at partners whose endpoint is down (ids starting with UNAVAILABLE_PARTNER). */
+  failedDeliveries = 0;
   /** Hold each `review.requested` (2 s at most) until all three are in flight: proves they are sent in parallel. */
   holdReviewRequestsForSiblings = false;
   private readonly waiters = new Set<() => void>();
@@ -116,6 +121,11 @@ class FakeRegistrationServices {
     },
     deliverWebhook: async (d: WebhookDelivery) => {
       const world = this.world(d.caseId);
+      if (d.partnerId.startsWith(UNAVAILABLE_PARTNER)) {
+        world.failedDeliveries += 1;
+        world.changed();
+        throw ApplicationFailure.retryable('partner answered HTTP 503', 'WebhookDeliveryFailed', { httpStatus: 503 });
+      }
       world.inFlight += 1;
       world.maxInFlight = Math.max(world.maxInFlight, world.inFlight);
       world.changed();
@@ -231,8 +241,17 @@ export class RegistrationCase {
   cancel(reason: string) { return this.handle.executeUpdate(m.cancelRegistration, { args: [{ reason, actor: 'staff:window-1' }] }); }
 
   /** Wait until every department has its `review.requested`. */
-  reviewsRequested(): Promise<SentWebhook[]> {
-    return Promise.all(Object.values(REVIEWERS).map((p) => this.world.waitForWebhook(p, 'review.requested')));
+  /**
+   * Every department has its request, and the workflow has recorded each delivery: answers
+   * come after that, as from a department that read the request. (An answer racing the
+   * delivery's completion makes the workflow cancel an activity that has just completed,
+   * which the real server records and the time-skipping test server refuses.)
+   */
+  async reviewsRequested(): Promise<SentWebhook[]> {
+    const requests = await Promise.all(Object.values(REVIEWERS).map((p) => this.world.waitForWebhook(p, 'review.requested')));
+    await this.world.until('the review requests recorded as delivered', () => requests.every((r) =>
+      this.world.events('notification_delivered').some((e) => e.data.event === 'review.requested' && e.data.orderId === r.orderId)));
+    return requests;
   }
 
   async searchAttributes(): Promise<Record<string, unknown>> {
