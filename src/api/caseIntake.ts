@@ -1,6 +1,7 @@
 /** What the routes of every case type share: who acted, and idempotent intake. */
 import { createHash, randomUUID } from 'node:crypto';
 import { type Client, type WorkflowStartOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import type { CaseType } from '../domain/vocabulary';
 import type { Principal } from './auth';
 import { badRequest, conflict } from './problem';
 import { isAlreadyStarted } from './workflowCalls';
@@ -19,17 +20,19 @@ export interface CaseIntake {
 
 /**
  * The case id of a new case. Without an `Idempotency-Key` a random UUID; with one, a UUID
- * derived from the API key and the Idempotency-Key, so every retry of a request names the
+ * derived from the case type, the API key and the Idempotency-Key, so every retry of a request names the
  * same case, and so the same workflow id: Temporal itself then refuses a second case (the
  * workflow id is the idempotency key, kept for the namespace's retention period).
  */
-export function caseIntake(p: Principal, idempotencyKey: string | undefined, body: unknown): CaseIntake {
+export function caseIntake(caseType: CaseType, p: Principal, idempotencyKey: string | undefined, body: unknown): CaseIntake {
   if (idempotencyKey === undefined) return { caseId: randomUUID(), requestHash: null };
   if (!/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
     throw badRequest('invalid Idempotency-Key', [{ path: 'header.Idempotency-Key', message: 'must be 1-200 visible ASCII characters' }]);
   }
   const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-  return { caseId: derivedUuid(`gongjian intake\0${p.keyId}\0${idempotencyKey}`), requestHash };
+  // The case type is part of the name: case ids are unique across types (the read model's key),
+  // so one Idempotency-Key sent to both intake endpoints names two cases, not one id twice.
+  return { caseId: derivedUuid(`gongjian intake\0${caseType}\0${p.keyId}\0${idempotencyKey}`), requestHash };
 }
 
 /** A name-based UUID (RFC 9562 version 8: the first 128 bits of SHA-256, version and variant bits set). */

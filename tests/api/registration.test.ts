@@ -189,6 +189,23 @@ describe('intake validation', () => {
     expect((await open({ ...valid, community: '另一个社区' })).status).toBe(403);
     expect((await sys.call('POST', `/v1/registrations/${first.body.id}/cancel`, { key: staff, body: { reason: '申请人撤回' } })).body.status).toBe('withdrawn');
   });
+
+  it('scopes an Idempotency-Key to its endpoint: the same key for a resident request opens another case, with another id', async () => {
+    const headers = { 'Idempotency-Key': `shared-${randomUUID()}` };
+    const reg = await open(valid, headers);
+    const request = await sys.call('POST', '/v1/service-requests', { key: staff, headers, body: {
+      resident: { name: '王强', phone: '13904370000', community: sys.community, address: '向阳街12号' },
+      category: 'housing', description: '楼道灯坏了', urgency: 'normal', channel: 'walk_in',
+    } });
+    expect([reg.status, request.status]).toEqual([201, 201]);
+    expect(request.body.id).not.toBe(reg.body.id);
+    // Each keeps its own case: the read model has one row per id, of its own type.
+    const rows = await eventually(async () => (await sys.pool.query<{ id: string; type: string }>(
+      'SELECT id, type FROM cases WHERE id = ANY($1) ORDER BY type', [[reg.body.id, request.body.id]])).rows,
+    { accept: (r) => r.length === 2, what: 'both cases in the read model' });
+    expect(rows).toEqual([{ id: reg.body.id, type: 'registration' }, { id: request.body.id, type: 'service_request' }]);
+    expect((await open(valid, headers)).body.id).toBe(reg.body.id);
+  });
 });
 
 describe('reviewers and certificate numbers', () => {

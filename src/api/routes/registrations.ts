@@ -86,7 +86,7 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
         throw badRequest('linkedInstitutions must name active linked institutions',
           linked.flatMap((id, i) => (problems.has(id) ? [{ path: `body.linkedInstitutions.${i}`, message: problems.get(id)! }] : [])));
       }
-      const intake = caseIntake(principal, req.header('idempotency-key'), body);
+      const intake = caseIntake('registration', principal, req.header('idempotency-key'), body);
       const { caseId } = intake;
       const input: RegistrationWorkflowInput = {
         caseId, intake: body satisfies RegistrationIntake, sla: resolveRegistrationSla(await currentSlaPolicies(pool)),

@@ -112,7 +112,7 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
       if (!inCommunityScope(principal, body.resident.community)) {
         throw forbidden(`your key may not open cases in community ${body.resident.community}`);
       }
-      const intake = caseIntake(principal, req.header('idempotency-key'), body);
+      const intake = caseIntake('service_request', principal, req.header('idempotency-key'), body);
       const { caseId } = intake;
       const input: ServiceRequestWorkflowInput = {
         caseId, intake: body satisfies ServiceRequestIntake,
