@@ -11,12 +11,13 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, Worker } from '@temporalio/worker';
 import type { CaseActivities, CertificateRequest, DepartmentReviewer, ReviewerCriteria, WebhookDelivery } from '../../src/activities';
-import type { CaseEvent, CaseEventBatch, CaseSnapshot } from '../../src/domain/caseEvents';
+import type { CaseEvent, CaseEventBatch } from '../../src/domain/caseEvents';
 import { formatCertificateNo, type RegistrationIntake, type RegistrationState, type RegistrationWorkflowInput } from '../../src/domain/registration';
 import { CASE_SEARCH_ATTRIBUTES, SA } from '../../src/domain/searchAttributes';
 import { resolveRegistrationSla } from '../../src/domain/sla';
 import type { Department } from '../../src/domain/vocabulary';
 import * as m from '../../src/workflows/messages';
+import { RecordedCase } from './recordedCase';
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -30,10 +31,8 @@ type Activities = Pick<CaseActivities, 'recordCaseEvents' | 'deliverWebhook' | '
 export const UNAVAILABLE_PARTNER = 'down:';
 
 /** One case's surroundings: who reviews for each department, what was sent, what was recorded. */
-export class RegistrationWorld {
+export class RegistrationWorld extends RecordedCase {
   readonly caseId = randomUUID();
-  readonly timeline: CaseEvent[] = [];
-  readonly snapshots: CaseSnapshot[] = [];
   readonly webhooks: SentWebhook[] = [];
   /** Deliveries running right now, and the most that ever ran at once (parallel review requests). */
   inFlight = 0;
@@ -42,51 +41,21 @@ export class RegistrationWorld {
   failedDeliveries = 0;
   /** Hold each `review.requested` (2 s at most) until all three are in flight: proves they are sent in parallel. */
   holdReviewRequestsForSiblings = false;
-  private readonly waiters = new Set<() => void>();
 
-  constructor(readonly reviewers: Partial<Record<Department, string | null>>) {}
-
-  get lastSnapshot(): CaseSnapshot | undefined { return this.snapshots.at(-1); }
-  types(): string[] { return this.timeline.map((e) => e.type); }
-  events(type: string): CaseEvent[] { return this.timeline.filter((e) => e.type === type); }
-  sent(partnerId: string, event?: string): SentWebhook[] {
-    return this.webhooks.filter((w) => w.partnerId === partnerId && (!event || w.event === event));
+  constructor(readonly reviewers: Partial<Record<Department, string | null>>) {
+    super();
   }
 
-  /** Wait (in real time, event driven) for what the workflow has written; test-server time stays locked meanwhile. */
-  until<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-    const hit = check();
-    if (hit) return Promise.resolve(hit);
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(onChange);
-        reject(new Error(`timed out waiting for ${what}; timeline so far: ${this.types().join(', ')}`));
-      }, timeoutMs);
-      const onChange = () => {
-        const v = check();
-        if (!v) return;
-        clearTimeout(timer);
-        this.waiters.delete(onChange);
-        resolve(v);
-      };
-      this.waiters.add(onChange);
-    });
+  sent(partnerId: string, event?: string): SentWebhook[] {
+    return this.webhooks.filter((w) => w.partnerId === partnerId && (!event || w.event === event));
   }
 
   waitForEvent(type: string, nth = 1): Promise<CaseEvent> {
     return this.until(`${type} #${nth}`, () => this.events(type)[nth - 1]);
   }
 
-  waitForStatus(status: string): Promise<CaseSnapshot> {
-    return this.until(`case row status ${status}`, () => (this.lastSnapshot?.status === status ? this.lastSnapshot : undefined));
-  }
-
   waitForWebhook(partnerId: string, event: string, nth = 1): Promise<SentWebhook> {
     return this.until(`${event} #${nth} to ${partnerId}`, () => this.sent(partnerId, event)[nth - 1]);
-  }
-
-  changed(): void {
-    for (const waiter of [...this.waiters]) waiter();
   }
 }
 
@@ -110,10 +79,7 @@ class FakeRegistrationServices {
 
   readonly activities: Activities = {
     recordCaseEvents: async (batch: CaseEventBatch) => {
-      const world = this.world(batch.snapshot.id);
-      world.timeline.push(...batch.events);
-      world.snapshots.push(batch.snapshot);
-      world.changed();
+      this.world(batch.snapshot.id).record(batch);
     },
     selectDepartmentReviewer: async (c: ReviewerCriteria): Promise<DepartmentReviewer | null> => {
       const partnerId = this.world(c.caseId).reviewers[c.department];

@@ -17,13 +17,14 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, Worker } from '@temporalio/worker';
 import type { CaseActivities, PartnerCandidate, PartnerSelectionCriteria, WebhookDelivery, WebhookResult } from '../../src/activities';
-import type { CaseEvent, CaseEventBatch, CaseSnapshot } from '../../src/domain/caseEvents';
+import type { CaseEvent, CaseEventBatch } from '../../src/domain/caseEvents';
 import { parseIsoDuration } from '../../src/domain/duration';
 import { CASE_SEARCH_ATTRIBUTES, SA } from '../../src/domain/searchAttributes';
 import type { ServiceRequestIntake, ServiceRequestState, ServiceRequestWorkflowInput } from '../../src/domain/serviceRequest';
 import { resolveServiceRequestSla, type SlaPolicy } from '../../src/domain/sla';
 import * as m from '../../src/workflows/messages';
 import { eventually } from '../support/eventually';
+import { RecordedCase } from './recordedCase';
 
 type ServiceRequestWorkflow = (input: ServiceRequestWorkflowInput) => Promise<ServiceRequestState>;
 type Handle = WorkflowHandle<ServiceRequestWorkflow>;
@@ -61,11 +62,8 @@ export interface WebhookAttempt {
   outcome: 'delivered' | 'rejected' | 'unavailable';
 }
 
-export class CaseWorld {
+export class CaseWorld extends RecordedCase {
   readonly workflowId: string;
-  /** Every event the workflow wrote, in the order the batches arrived (duplicates would stay visible). */
-  readonly timeline: CaseEvent[] = [];
-  readonly snapshots: CaseSnapshot[] = [];
   /** Every webhook attempt, delivered or not. */
   readonly webhookAttempts: WebhookAttempt[] = [];
   readonly selections: PartnerSelectionCriteria[] = [];
@@ -73,9 +71,9 @@ export class CaseWorld {
   private readModelFailuresLeft = 0;
   private selectionGate: Promise<void> | null = null;
   private releaseSelection: (() => void) | null = null;
-  private readonly waiters = new Set<() => void>();
 
   constructor(readonly caseId: string, readonly partners: PartnerCandidate[]) {
+    super();
     this.workflowId = m.serviceRequestWorkflowId(caseId);
   }
 
@@ -100,47 +98,16 @@ export class CaseWorld {
 
   // ---- reading what happened ----
 
-  get lastSnapshot(): CaseSnapshot | undefined { return this.snapshots.at(-1); }
-  types(): string[] { return this.timeline.map((e) => e.type); }
-  events(type: string): CaseEvent[] { return this.timeline.filter((e) => e.type === type); }
   /** Webhooks that reached the partner: `event` names, oldest first. */
   delivered(partnerId: string): WebhookAttempt[] {
     return this.webhookAttempts.filter((w) => w.partnerId === partnerId && w.outcome === 'delivered');
   }
   deliveredEvents(partnerId: string): string[] { return this.delivered(partnerId).map((w) => w.event); }
 
-  /**
-   * Wait (in real time, event driven) until the workflow has written what `check` looks for.
-   * Time on the test server stays locked meanwhile, so no deadline passes while we wait.
-   */
-  async until<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-    const hit = check();
-    if (hit) return hit;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(onChange);
-        reject(new Error(`timed out waiting for ${what}; timeline so far: ${this.types().join(', ')}`));
-      }, timeoutMs);
-      const onChange = () => {
-        const v = check();
-        if (!v) return;
-        clearTimeout(timer);
-        this.waiters.delete(onChange);
-        resolve(v);
-      };
-      this.waiters.add(onChange);
-    });
-  }
-
   /** Wait for the `nth` (1-based) timeline event of a type whose data contains `data`. */
   waitForEvent(type: string, data: Record<string, unknown> = {}, nth = 1): Promise<CaseEvent> {
     return this.until(`${type} #${nth} ${JSON.stringify(data)}`, () =>
       this.timeline.filter((e) => e.type === type && matches(e.data, data))[nth - 1]);
-  }
-
-  /** Wait until the read model's case row shows `status` (the workflow has flushed after the change). */
-  waitForStatus(status: string): Promise<CaseSnapshot> {
-    return this.until(`case row status ${status}`, () => (this.lastSnapshot?.status === status ? this.lastSnapshot : undefined));
   }
 
   // ---- the fake activities, per case ----
@@ -150,9 +117,7 @@ export class CaseWorld {
       this.readModelFailuresLeft -= 1;
       throw ApplicationFailure.retryable('connection to Postgres lost', 'ReadModelUnavailable');
     }
-    this.timeline.push(...batch.events);
-    this.snapshots.push(batch.snapshot);
-    this.changed();
+    this.record(batch);
   }
 
   async selectPartner(criteria: PartnerSelectionCriteria): Promise<PartnerCandidate | null> {
@@ -178,10 +143,6 @@ export class CaseWorld {
       throw ApplicationFailure.retryable('partner answered HTTP 503', 'WebhookDeliveryFailed', { httpStatus: 503, attempt });
     }
     return { httpStatus: 200, attempt };
-  }
-
-  private changed(): void {
-    for (const waiter of [...this.waiters]) waiter();
   }
 }
 
