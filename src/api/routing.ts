@@ -35,6 +35,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   method: Method;
   /** Express-style path: `/v1/partners/:id`. */
   path: string;
+  /** OpenAPI operationId (camelCase, unique): every new route names one; the lint will require it. */
+  operationId?: string;
   summary: string;
   tag: string;
   /** Roles allowed; `public` routes need no key. */
@@ -131,6 +133,7 @@ export class ApiRoutes {
       registry.registerPath({
         method: spec.method,
         path: toOpenApiPath(spec.path),
+        ...(spec.operationId ? { operationId: spec.operationId } : {}),
         summary: spec.summary,
         description: spec.roles === 'public' ? 'No authentication.' : `Roles: ${spec.roles.join(', ')}.`,
         tags: [spec.tag],
