@@ -1,7 +1,9 @@
 /** What the routes of every case type share: who acted, and idempotent intake. */
 import { createHash, randomUUID } from 'node:crypto';
-import { type Client, type WorkflowStartOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import { type Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import { type CaseWorkflowInputs, caseWorkflowId } from '../domain/caseTypes';
 import type { CaseType } from '../domain/vocabulary';
+import { startCaseWorkflow } from '../temporal/startCase';
 import type { Principal } from './auth';
 import { badRequest, conflict } from './problem';
 import { isAlreadyStarted } from './workflowCalls';
@@ -44,20 +46,18 @@ function derivedUuid(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/** The start options every case shares: one workflow per case id, ever (within retention). */
-export type CaseStartOptions = Pick<WorkflowStartOptions, 'workflowIdConflictPolicy' | 'workflowIdReusePolicy' | 'memo'>;
-
 /**
- * Start the case's workflow. A repeat of an earlier request (same API key and
- * Idempotency-Key) finds the workflow started: with the same body it is that case again
- * (`repeat: true`, answered 200), with another body a 409 naming the case. One gRPC call
- * for a new case; no database round trip.
+ * Start the case's workflow (one workflow per case id, ever, within retention). A repeat of
+ * an earlier request (same API key and Idempotency-Key) finds the workflow started: with
+ * the same body it is that case again (`repeat: true`, answered 200), with another body a
+ * 409 naming the case. One gRPC call for a new case; no database round trip.
  */
-export async function startCase(
-  temporal: Client, workflowId: string, intake: CaseIntake, start: (options: CaseStartOptions) => Promise<unknown>,
+export async function startCase<T extends CaseType>(
+  temporal: Client, type: T, input: CaseWorkflowInputs[T], taskQueue: string, intake: CaseIntake,
 ): Promise<{ repeat: boolean }> {
   try {
-    await start({
+    await startCaseWorkflow(temporal, type, input, {
+      taskQueue,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       ...(intake.requestHash ? { memo: { [REQUEST_HASH_MEMO]: intake.requestHash } } : {}),
@@ -66,7 +66,7 @@ export async function startCase(
   } catch (err) {
     if (!isAlreadyStarted(err) || intake.requestHash === null) throw err;
   }
-  const { memo } = await temporal.workflow.getHandle(workflowId).describe();
+  const { memo } = await temporal.workflow.getHandle(caseWorkflowId(type, intake.caseId)).describe();
   if (memo?.[REQUEST_HASH_MEMO] !== intake.requestHash) {
     throw conflict('this Idempotency-Key was already used with a different request body', { caseId: intake.caseId });
   }

@@ -52,3 +52,29 @@ export interface CaseEventBatch {
    */
   resync?: boolean;
 }
+
+/**
+ * What the case kernel carries into the next run when a long-lived case continues as new:
+ * the numbering of its timeline and of its webhook deliveries, so a continued run never
+ * re-uses a seq (the read model would drop the event) or a delivery id (the partner would).
+ */
+export interface KernelCarryOver {
+  /** The last event recorded (and written) before the switch: seq numbering continues after it. */
+  lastEvent: CaseEvent | null;
+  /** Webhook deliveries started so far (delivery ids are `<workflow id>:<step>`). */
+  deliveryStep: number;
+  /** Runs so far, this one included (1 for a case that never continued). */
+  run: number;
+}
+
+/** The part every case workflow's input shares: how long-lived cases continue as new. */
+export interface CaseRunInput<S, M> {
+  /**
+   * Continue as new once this run's history has this many events (besides whenever the
+   * server suggests it). Unset in production: the server's suggestion (history count and
+   * size, updates) decides. Tests set it small to force the switch.
+   */
+  continueAsNewAfterEvents?: number;
+  /** Set in a continued run: the state and memory of the case at the switch. */
+  resume?: { state: S; memory: M; kernel: KernelCarryOver };
+}

@@ -3,7 +3,7 @@
  * needs (the completeness check of 一次性告知), statuses, the certificate number, and the
  * "same day, 20 minutes" measure. Pure: safe to import from workflow code.
  */
-import type { CaseSnapshot } from './caseEvents';
+import type { CaseRunInput, CaseSnapshot } from './caseEvents';
 import { type DepartmentReviews, earliestPendingDue } from './departmentReview';
 import type { RegistrationSlaSnapshot } from './sla';
 import type { Department } from './vocabulary';
@@ -46,9 +46,6 @@ export const REGISTRATION_STATUSES = [
   'awaiting_documents', 'in_review', 'rejected', 'issuing', 'awaiting_delivery', 'awaiting_survey', 'closed', 'withdrawn',
 ] as const;
 export type RegistrationStatus = (typeof REGISTRATION_STATUSES)[number];
-export const TERMINAL_REGISTRATION_STATUSES: readonly RegistrationStatus[] = ['rejected', 'closed', 'withdrawn'];
-/** Cancel is allowed before issuing: once every department has approved, the certificate is being made. */
-export const CANCELLABLE_REGISTRATION_STATUSES: readonly RegistrationStatus[] = ['awaiting_documents', 'in_review'];
 
 /** 送证: at the window, by post, or a home visit (上门服务) for those who cannot come. */
 export const DELIVERY_METHODS = ['window', 'post', 'home_visit'] as const;
@@ -81,7 +78,7 @@ export interface RegistrationIntake {
   community?: string;
 }
 
-export interface RegistrationWorkflowInput {
+export interface RegistrationWorkflowInput extends CaseRunInput<RegistrationState, RegistrationMemory> {
   caseId: string;
   intake: RegistrationIntake;
   sla: RegistrationSlaSnapshot;
@@ -89,6 +86,12 @@ export interface RegistrationWorkflowInput {
   openedBy: string;
   /** When the API accepted it (the workflow's createdAt, so the API can answer before a worker runs). */
   openedAt: string;
+}
+
+/** What the workflow keeps besides the state it shows: carried across continue-as-new. */
+export interface RegistrationMemory {
+  /** Departments whose review has no reviewer yet (new, or none was available last time). */
+  reviewsToRequest: Department[];
 }
 
 /** Acceptance (documents complete) to certificate, against the completion target. */

@@ -1,3 +1,4 @@
+import type { CaseRunInput, CaseSnapshot } from './caseEvents';
 import type { ServiceRequestSlaSnapshot } from './sla';
 import type { Category, Channel, ResidentFlag, Urgency } from './vocabulary';
 
@@ -29,12 +30,9 @@ export type ServiceRequestStatus = (typeof SERVICE_REQUEST_STATUSES)[number];
 export const SERVICE_REQUEST_OUTCOMES = ['satisfied', 'unsatisfied', 'no_response'] as const;
 export type ServiceRequestOutcome = (typeof SERVICE_REQUEST_OUTCOMES)[number];
 
-export const OPEN_SERVICE_REQUEST_STATUSES: readonly ServiceRequestStatus[] = SERVICE_REQUEST_STATUSES.filter(
-  (s) => s !== 'closed' && s !== 'cancelled',
-);
 
 /** Input of the `serviceRequest` workflow: the intake plus what the API resolved when it started. */
-export interface ServiceRequestWorkflowInput {
+export interface ServiceRequestWorkflowInput extends CaseRunInput<ServiceRequestState, ServiceRequestMemory> {
   caseId: string;
   intake: ServiceRequestIntake;
   sla: ServiceRequestSlaSnapshot;
@@ -89,4 +87,70 @@ export interface ServiceRequestState {
 /** Satisfaction rule of DOMAIN.md: 4-5 satisfied; 1-3 unsatisfied; 1-2 also opens a supervisor review. */
 export function surveyOutcome(score: number): { outcome: ServiceRequestOutcome; needsReview: boolean } {
   return { outcome: score >= 4 ? 'satisfied' : 'unsatisfied', needsReview: score <= 2 };
+}
+
+/** Progress notes one order may carry: each is an Update in the case's history, so a partner cannot fill it. */
+export const MAX_PROGRESS_NOTES_PER_ORDER = 50;
+
+/** What the workflow keeps besides the state it shows: carried across continue-as-new. */
+export interface ServiceRequestMemory {
+  /** Partners tried in this dispatch round (a reopen starts a new round). */
+  triedThisRound: string[];
+  reminded: boolean;
+  followUpMissed: boolean;
+  /** The fulfilment deadline passed at some point (stays true after an extension or completion). */
+  fulfilmentBreached: boolean;
+  /** Progress notes on the current order. */
+  progressNotes: number;
+}
+
+export const initialServiceRequestMemory = (): ServiceRequestMemory => ({
+  triedThisRound: [], reminded: false, followUpMissed: false, fulfilmentBreached: false, progressNotes: 0,
+});
+
+/** The state before the workflow has run: what POST answers without waiting for a worker, and where the workflow starts. */
+export function initialServiceRequestState(input: ServiceRequestWorkflowInput): ServiceRequestState {
+  const { intake } = input;
+  return {
+    id: input.caseId, caseType: 'service_request', status: 'dispatching', category: intake.category, urgency: intake.urgency,
+    channel: intake.channel, description: intake.description, resident: intake.resident, assignedPartnerId: null,
+    currentOrderId: null, dispatchAttempts: 0, overdue: false, reopenCount: 0, deadlines: {}, extension: null,
+    completion: null, survey: null, sla: input.sla.source, createdAt: input.openedAt, acknowledgedAt: null,
+    completedAt: null, closedAt: null, outcome: null, cancellation: null,
+  };
+}
+
+/** The read-model row of the case. */
+export function serviceRequestSnapshot(state: ServiceRequestState, memory: ServiceRequestMemory, workflowId: string): CaseSnapshot {
+  const d = state.deadlines;
+  return {
+    id: state.id,
+    type: 'service_request',
+    workflowId,
+    status: state.status,
+    category: state.category,
+    urgency: state.urgency,
+    community: state.resident.community,
+    partnerId: state.assignedPartnerId,
+    overdue: state.overdue,
+    reopenCount: state.reopenCount,
+    dispatchAttempts: state.dispatchAttempts,
+    deadlines: { ack: d.ack, fulfilment: d.fulfilment, follow_up: d.followUp, survey: d.survey },
+    createdAt: state.createdAt,
+    acknowledgedAt: state.acknowledgedAt,
+    completedAt: state.completedAt,
+    closedAt: state.closedAt,
+    outcome: state.outcome,
+    satisfaction: state.survey?.score ?? null,
+    details: {
+      resident: state.resident,
+      channel: state.channel,
+      description: state.description,
+      completion: state.completion,
+      extension: state.extension,
+      cancellation: state.cancellation,
+      fulfilmentBreached: memory.fulfilmentBreached,
+      sla: state.sla,
+    },
+  };
 }

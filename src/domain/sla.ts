@@ -1,15 +1,6 @@
 import { parseIsoDuration } from './duration';
 import type { CaseType, Category, Urgency } from './vocabulary';
 
-export const SERVICE_REQUEST_DURATIONS = [
-  'ackTimeout', 'reminderAfter', 'fulfilmentTimeout', 'followUpAfter', 'surveyWindow',
-] as const;
-export const REGISTRATION_DURATIONS = [
-  'supplementWindow', 'reviewTimeout', 'completionTarget', 'surveyWindow',
-] as const;
-export type ServiceRequestDuration = (typeof SERVICE_REQUEST_DURATIONS)[number];
-export type RegistrationDuration = (typeof REGISTRATION_DURATIONS)[number];
-
 /** A stored policy: a layer that sets some durations for a case type, maybe narrowed by category and urgency. */
 export interface SlaPolicy {
   caseType: CaseType;

@@ -7,36 +7,49 @@
  * reconcile`) can ask for it again: `getReadModelState` tells what was recorded and
  * written, and after `resync()` the next flush re-sends every event and the current
  * snapshot. The read model's upserts by (case id, seq) make the repeat harmless.
+ *
+ * A continued run (continue-as-new) starts from the last event of the run before, which
+ * was written before the switch: numbering goes on after it, and a resync re-sends it with
+ * this run's events (earlier runs' events were confirmed written before each switch).
  */
-import { proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { CaseActivities } from '../activities';
 import type { CaseEvent, CaseSnapshot } from '../domain/caseEvents';
 import { SA } from '../domain/searchAttributes';
+import { caseActivities } from './caseActivities';
 import { getReadModelState } from './messages';
 
 /** Read-model writes retry until Postgres is back: a case must never lose an event to an outage. */
-const { recordCaseEvents } = proxyActivities<CaseActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const { recordCaseEvents } = caseActivities;
 
 /** Events per activity call when the whole timeline is re-sent: keeps each payload well under Temporal's limits. */
 const RESYNC_CHUNK = 200;
 
 export class CaseRecorder {
-  private readonly timeline: CaseEvent[] = [];
+  /** This run's events, after the carried last event of the run before (if any). */
+  private readonly timeline: CaseEvent[];
+  /** Seq of the event before `timeline[0]`. */
+  private readonly baseSeq: number;
   /** Seq of the last event the read-model activity has confirmed. */
-  private writtenSeq = 0;
+  private writtenSeq: number;
   private resyncRequested = false;
   private lastAttributes = '';
 
-  constructor(private readonly snapshot: () => CaseSnapshot) {
+  constructor(private readonly snapshot: () => CaseSnapshot, carriedLastEvent: CaseEvent | null = null) {
+    this.timeline = carriedLastEvent ? [carriedLastEvent] : [];
+    this.baseSeq = carriedLastEvent ? carriedLastEvent.seq - 1 : 0;
+    this.writtenSeq = carriedLastEvent?.seq ?? 0;
     setHandler(getReadModelState, () => ({ snapshot: this.snapshot(), recordedSeq: this.seq, writtenSeq: this.writtenSeq }));
   }
 
-  private get seq(): number {
-    return this.timeline.length;
+  /** Seq of the last event recorded. */
+  get seq(): number {
+    return this.baseSeq + this.timeline.length;
+  }
+
+  /** The last event recorded: what a continued run carries. */
+  get lastEvent(): CaseEvent | null {
+    return this.timeline.at(-1) ?? null;
   }
 
   /** Append an event; it reaches Postgres at the next flush. */
@@ -60,7 +73,8 @@ export class CaseRecorder {
       const resync = this.resyncRequested;
       this.resyncRequested = false;
       const upTo = this.seq; // handlers may record more while an activity runs; the loop picks those up
-      const batches = resync ? chunks(this.timeline.slice(0, upTo), RESYNC_CHUNK) : [this.timeline.slice(this.writtenSeq, upTo)];
+      const end = upTo - this.baseSeq;
+      const batches = resync ? chunks(this.timeline.slice(0, end), RESYNC_CHUNK) : [this.timeline.slice(this.writtenSeq - this.baseSeq, end)];
       for (const events of batches) {
         await recordCaseEvents({ events, snapshot: this.snapshot(), ...(resync ? { resync } : {}) });
       }

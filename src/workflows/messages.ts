@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CaseSnapshot } from '../domain/caseEvents';
+import { caseWorkflowId } from '../domain/caseTypes';
 import type { ServiceRequestState } from '../domain/serviceRequest';
 import type { DocumentCode, RegistrationState } from '../domain/registration';
 import type { Department } from '../domain/vocabulary';
@@ -41,8 +42,9 @@ export const recordFollowUp = defineUpdate<ServiceRequestState, [RecordFollowUp]
 export const recordSurvey = defineUpdate<ServiceRequestState, [RecordSurvey]>('recordSurvey');
 export const cancelServiceRequest = defineUpdate<ServiceRequestState, [CancelCase]>('cancelServiceRequest');
 
-export const serviceRequestWorkflowId = (caseId: string): string => `service-request:${caseId}`;
-export const registrationWorkflowId = (caseId: string): string => `registration:${caseId}`;
+/** Workflow ids are business keys; the prefixes live in the case-type registry. */
+export const serviceRequestWorkflowId = (caseId: string): string => caseWorkflowId('service_request', caseId);
+export const registrationWorkflowId = (caseId: string): string => caseWorkflowId('registration', caseId);
 
 // ---- registration cases (不动产登记) ----
 

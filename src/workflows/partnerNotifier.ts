@@ -2,20 +2,11 @@
  * Signed webhooks to partners from workflow code: each delivery gets an id stable across
  * retries (workflow id + step), and its outcome goes into the case timeline.
  */
-import { CancellationScope, condition, isCancellation, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { CaseActivities } from '../activities';
+import { CancellationScope, condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { CaseType } from '../domain/vocabulary';
+import { webhookActivities } from './caseActivities';
 
-/**
- * Webhooks: exponential backoff, then give up (the case records the failure and moves on).
- * An attempt may wait up to 2 minutes for our own Postgres (webhooks.ts), so its time limit
- * is long; the heartbeat timeout notices a worker that died within 30 s.
- */
-const { deliverWebhook } = proxyActivities<CaseActivities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-});
+const { deliverWebhook } = webhookActivities;
 
 export interface PartnerNotification {
   partnerId: string;
@@ -57,16 +48,17 @@ async function unlessStale<T>(send: () => Promise<T>, stale: () => boolean): Pro
 }
 
 /**
+ * `steps` counts the deliveries of the case (the kernel owns it and carries it into a continued run).
  * Returns `notify`, which delivers one webhook and reports whether it arrived. With `stale`,
  * the delivery stops being retried once `stale()` is true (the order it announces has moved
  * on): recorded as `notification_cancelled`, reported as not delivered.
  */
-export function partnerNotifier(caseId: string, caseType: CaseType, record: RecordEvent) {
+export function partnerNotifier(caseId: string, caseType: CaseType, record: RecordEvent, steps: { count: number } = { count: 0 }) {
   const { workflowId } = workflowInfo();
-  let step = 0;
   return async function notify(n: PartnerNotification, stale?: () => boolean): Promise<boolean> {
     // Numbered when the call starts, so concurrent deliveries still get ids that replay identically.
-    const deliveryId = `${workflowId}:${++step}`;
+    // `steps` is carried across continue-as-new, so a continued run never repeats a delivery id.
+    const deliveryId = `${workflowId}:${++steps.count}`;
     const about = { event: n.event, partnerId: n.partnerId, orderId: n.orderId, deliveryId };
     const send = () => deliverWebhook({
       partnerId: n.partnerId, event: n.event, deliveryId, caseId, caseType, orderId: n.orderId,

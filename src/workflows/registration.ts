@@ -7,48 +7,36 @@
  * writes the timeline and sleeps until the next change or deadline (supplement window,
  * review reminder and escalation, survey window).
  */
-import { proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
-import type { CaseActivities } from '../activities';
+import { setHandler, uuid4 } from '@temporalio/workflow';
 import { allApproved, nextStepOfReviews, openReview, pendingReviews } from '../domain/departmentReview';
 import {
-  CANCELLABLE_REGISTRATION_STATUSES, certificateTiming, DOCUMENTS, initialRegistrationState, linkedInstitutionNotice,
-  missingDocuments, type RegistrationState, type RegistrationWorkflowInput, registrationSnapshot, reviewRequestCase,
-  shanghaiDate, TERMINAL_REGISTRATION_STATUSES,
+  certificateTiming, DOCUMENTS, initialRegistrationState, linkedInstitutionNotice, missingDocuments, type RegistrationState,
+  type RegistrationWorkflowInput, registrationSnapshot, reviewRequestCase, shanghaiDate,
 } from '../domain/registration';
 import { surveyOutcome } from '../domain/serviceRequest';
 import { DEPARTMENTS, type Department } from '../domain/vocabulary';
-import { type Deadline, runCaseLoop } from './caseLoop';
-import { CaseRecorder } from './caseRecorder';
+import { caseActivities, CaseKernel, type Deadline, type PartnerNotification } from './caseKernel';
 import * as m from './messages';
-import { type PartnerNotification, partnerNotifier } from './partnerNotifier';
-import { invalidAction, invalidState, notYourOrder, requireStatus } from './validation';
+import { invalidAction, invalidState, notYourOrder } from './validation';
 
 /** Reviewer choice and certificate numbers live in Postgres: retry until it is back. */
-const { selectDepartmentReviewer, issueCertificateNumber } = proxyActivities<CaseActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const { selectDepartmentReviewer, issueCertificateNumber } = caseActivities;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export async function registration(input: RegistrationWorkflowInput): Promise<RegistrationState> {
   const { caseId, sla } = input;
-  const { workflowId } = workflowInfo();
   const now = () => Date.now();
-  const state = initialRegistrationState(input);
-
-  /** Set by every recorded event so the main loop wakes up. */
-  let changed = false;
-  const notifications: PartnerNotification[] = [];
+  const kernel = new CaseKernel({
+    type: 'registration', input, state: initialRegistrationState(input), memory: { reviewsToRequest: [] as Department[] },
+    snapshot: (s, _memory, workflowId) => registrationSnapshot(s, workflowId),
+  });
+  // In a continued run these are the state and memory carried from the run before.
+  const { state } = kernel;
   /** Departments whose review has no reviewer yet (new, or none was available last time). */
-  const reviewsToRequest: Department[] = [];
-
-  const recorder = new CaseRecorder(() => registrationSnapshot(state, workflowId));
-  const record = (type: string, actor: string, data: Record<string, unknown> = {}) => {
-    recorder.record(type, actor, data);
-    changed = true;
-  };
-  const notify = partnerNotifier(caseId, 'registration', record);
+  const { reviewsToRequest } = kernel.memory;
+  const record = kernel.record.bind(kernel);
+  const notify = kernel.notify.bind(kernel);
 
   // ---- state changes shared by several paths ----
 
@@ -69,7 +57,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
       review.status = 'withdrawn';
       record('review_withdrawn', 'system', { department, partnerId: review.partnerId, orderId: review.orderId, reason });
       if (review.partnerId) {
-        notifications.push({ partnerId: review.partnerId, event: 'order.withdrawn', orderId: review.orderId, case: { department, reason } });
+        kernel.queueNotification({ partnerId: review.partnerId, event: 'order.withdrawn', orderId: review.orderId, case: { department, reason } });
       }
     }
     reviewsToRequest.length = 0;
@@ -107,7 +95,6 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   // ---- queries and updates ----
 
   setHandler(m.getRegistrationState, () => state);
-  setHandler(m.resyncReadModel, () => { recorder.resync(); changed = true; });
 
   setHandler(m.supplementDocuments, ({ documents, actor }) => {
     const added = [...new Set(documents)].filter((code) => !state.documents.includes(code));
@@ -116,7 +103,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     record('documents_supplemented', actor, { documents: added, missingDocuments: state.missingDocuments });
     if (state.missingDocuments.length === 0) accept();
     return state;
-  }, { validator: (_input) => requireStatus(state.status, ['awaiting_documents'], 'supplement documents for') });
+  }, { validator: (_input) => kernel.require('supplement', 'supplement documents for') });
 
   setHandler(m.recordReview, ({ department, partnerId, approved, reason, actor }) => {
     const review = state.reviews[department]!;
@@ -136,7 +123,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     return state;
   }, {
     validator: ({ department, partnerId, approved, reason }: m.RecordReview) => {
-      requireStatus(state.status, ['in_review'], 'review');
+      kernel.require('review');
       const review = state.reviews[department];
       if (review?.partnerId !== partnerId) throw notYourOrder(`the ${department} review of this case was not sent to your organisation`);
       if (!approved && !reason?.trim()) throw invalidAction('a rejection needs the reason the applicant will be told');
@@ -152,12 +139,12 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     // 不动产+: the institutions concerned learn of it without the applicant going back and forth.
     // A notice concerns the case as a whole, so its order id is the case id.
     for (const partnerId of state.linkedInstitutions) {
-      notifications.push({ partnerId, event: 'case.notice', orderId: caseId, case: linkedInstitutionNotice(state) });
+      kernel.queueNotification({ partnerId, event: 'case.notice', orderId: caseId, case: linkedInstitutionNotice(state) });
     }
     state.status = 'awaiting_survey';
     state.deadlines = { survey: iso(now() + sla.surveyWindowMs) };
     return state;
-  }, { validator: (_input) => requireStatus(state.status, ['awaiting_delivery'], 'mark delivered') });
+  }, { validator: (_input) => kernel.require('deliver', 'mark delivered') });
 
   setHandler(m.recordRegistrationSurvey, ({ score, comment, actor }) => {
     state.survey = { score, comment: comment ?? null, at: iso(now()) };
@@ -166,19 +153,14 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     if (needsReview) record('supervisor_review_opened', 'system', { score });
     close(outcome);
     return state;
-  }, { validator: (_input) => requireStatus(state.status, ['awaiting_survey'], 'record a survey for') });
+  }, { validator: (_input) => kernel.require('survey', 'record a survey for') });
 
   setHandler(m.cancelRegistration, ({ reason, actor }) => {
     withdraw(reason, actor);
     return state;
-  }, { validator: (_input) => requireStatus(state.status, CANCELLABLE_REGISTRATION_STATUSES, 'cancel') });
+  }, { validator: (_input) => kernel.require('cancel') });
 
   // ---- side effects run by the main loop ----
-
-  async function sendQueuedNotifications(): Promise<void> {
-    // One at a time: a partner must see its review requested before it sees it withdrawn.
-    while (notifications.length > 0) await notify(notifications.shift()!);
-  }
 
   /** 并行办理: choose each department's reviewer, then send every request at the same time. */
   async function requestReviews(departments: Department[]): Promise<void> {
@@ -205,7 +187,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
         },
       });
     });
-    await recorder.flush(); // the read model shows who reviews what before anyone can answer
+    await kernel.flush(); // the read model shows who reviews what before anyone can answer
     await Promise.all(requests.map((r) => notify(r.notification, reviewAnswered(r.department, r.notification.orderId))));
   }
 
@@ -271,13 +253,18 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
 
   // ---- the main loop ----
 
-  record('intake', input.openedBy, {
-    businessType: state.businessType, delivery: state.delivery, documents: state.documents, community: state.community,
-    linkedInstitutions: state.linkedInstitutions, applicants: state.applicants.length, sla: sla.source,
-  });
-  if (state.missingDocuments.length === 0) {
-    accept();
+  if (kernel.resumed) {
+    // a continued run: intake and acceptance were recorded by the first run
   } else {
+    openCase();
+  }
+
+  function openCase(): void {
+    record('intake', input.openedBy, {
+      businessType: state.businessType, delivery: state.delivery, documents: state.documents, community: state.community,
+      linkedInstitutions: state.linkedInstitutions, applicants: state.applicants.length, sla: sla.source,
+    });
+    if (state.missingDocuments.length === 0) return accept();
     // 一次性告知: everything missing, told at once.
     state.deadlines = { supplement: iso(now() + sla.supplementWindowMs) };
     record('documents_missing', 'system', {
@@ -286,11 +273,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     });
   }
 
-  await runCaseLoop({
-    changed: () => changed,
-    resetChanged: () => { changed = false; },
-    settle: async () => { await sendQueuedNotifications(); await recorder.flush(); },
-    finished: () => TERMINAL_REGISTRATION_STATUSES.includes(state.status),
+  return kernel.runUntilFinished({
     work: async () => {
       if (state.status === 'in_review' && reviewsToRequest.length > 0) await requestReviews(reviewsToRequest.splice(0));
       else if (state.status === 'issuing') await issueCertificate();
@@ -299,5 +282,4 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     },
     nextDeadline,
   });
-  return state;
 }

@@ -1,35 +1,23 @@
 /**
  * 民生诉求: one resident request, from intake to the satisfaction survey.
  *
- * Shape: a small state machine. Update handlers validate an action against the
- * current state, change the state at once (so the caller gets the new state back)
- * and queue the side effects (webhooks) that follow; the main loop performs those,
- * writes the timeline to the read model, and sleeps until the next change or the
- * next deadline of the current state (reminder, acknowledgement, fulfilment,
- * follow-up, survey).
+ * A case type on the case kernel (caseKernel.ts, docs/case-kernel.md). Update handlers
+ * validate an action against the action table and the order, change the state at once (so
+ * the caller gets the new state back) and queue the webhooks that follow; the kernel's
+ * loop sends those, writes the timeline, and sleeps until the next change or the next
+ * deadline of the current state (reminder, acknowledgement, fulfilment, follow-up, survey),
+ * which this file names and fires.
  */
+import { setHandler, uuid4 } from '@temporalio/workflow';
 import {
-  proxyActivities, setHandler, uuid4, workflowInfo,
-} from '@temporalio/workflow';
-import type { CaseActivities } from '../activities';
-import type { CaseSnapshot } from '../domain/caseEvents';
-import {
-  type ServiceRequestState, type ServiceRequestStatus, type ServiceRequestWorkflowInput, surveyOutcome,
+  initialServiceRequestMemory, initialServiceRequestState, MAX_PROGRESS_NOTES_PER_ORDER, type ServiceRequestState,
+  type ServiceRequestWorkflowInput, serviceRequestSnapshot, surveyOutcome,
 } from '../domain/serviceRequest';
-import { type Deadline, runCaseLoop } from './caseLoop';
-import { CaseRecorder } from './caseRecorder';
+import { caseActivities, CaseKernel, type Deadline } from './caseKernel';
 import * as m from './messages';
-import { partnerNotifier } from './partnerNotifier';
-import { invalidState, notYourOrder, requireStatus as requireCaseStatus } from './validation';
+import { invalidState, notYourOrder } from './validation';
 
-const { selectPartner } = proxyActivities<CaseActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
-
-const ACTIVE_ORDER: readonly ServiceRequestStatus[] = ['awaiting_ack', 'in_progress'];
-const ASSIGNABLE: readonly ServiceRequestStatus[] = ['dispatching', 'awaiting_ack', 'in_progress', 'escalated'];
-const TERMINAL: readonly ServiceRequestStatus[] = ['closed', 'cancelled'];
+const { selectPartner } = caseActivities;
 
 type Notification = { partnerId: string; event: string; orderId: string; extra?: Record<string, unknown> };
 
@@ -37,90 +25,16 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export async function serviceRequest(input: ServiceRequestWorkflowInput): Promise<ServiceRequestState> {
   const { caseId, intake, sla } = input;
-  const { workflowId } = workflowInfo();
   const now = () => Date.now();
-
-  const state: ServiceRequestState = {
-    id: caseId,
-    caseType: 'service_request',
-    status: 'dispatching',
-    category: intake.category,
-    urgency: intake.urgency,
-    channel: intake.channel,
-    description: intake.description,
-    resident: intake.resident,
-    assignedPartnerId: null,
-    currentOrderId: null,
-    dispatchAttempts: 0,
-    overdue: false,
-    reopenCount: 0,
-    deadlines: {},
-    extension: null,
-    completion: null,
-    survey: null,
-    sla: sla.source,
-    createdAt: input.openedAt,
-    acknowledgedAt: null,
-    completedAt: null,
-    closedAt: null,
-    outcome: null,
-    cancellation: null,
-  };
-
-  /** Partners tried in this dispatch round (a reopen starts a new round). */
-  let triedThisRound: string[] = [];
-  let reminded = false;
-  let followUpMissed = false;
-  let fulfilmentBreached = false;
-  /** Set by every handler so the main loop wakes up. */
-  let changed = false;
-  const notifications: Notification[] = [];
-
-  const recorder = new CaseRecorder(snapshot);
-  const record = (type: string, actor: string, data: Record<string, unknown> = {}) => {
-    recorder.record(type, actor, data);
-    changed = true;
-  };
-
-  function snapshot(): CaseSnapshot {
-    const d = state.deadlines;
-    return {
-      id: caseId,
-      type: 'service_request',
-      workflowId,
-      status: state.status,
-      category: state.category,
-      urgency: state.urgency,
-      community: state.resident.community,
-      partnerId: state.assignedPartnerId,
-      overdue: state.overdue,
-      reopenCount: state.reopenCount,
-      dispatchAttempts: state.dispatchAttempts,
-      deadlines: { ack: d.ack, fulfilment: d.fulfilment, follow_up: d.followUp, survey: d.survey },
-      createdAt: state.createdAt,
-      acknowledgedAt: state.acknowledgedAt,
-      completedAt: state.completedAt,
-      closedAt: state.closedAt,
-      outcome: state.outcome,
-      satisfaction: state.survey?.score ?? null,
-      details: {
-        resident: state.resident,
-        channel: state.channel,
-        description: state.description,
-        completion: state.completion,
-        extension: state.extension,
-        cancellation: state.cancellation,
-        fulfilmentBreached,
-        sla: state.sla,
-      },
-    };
-  }
+  const kernel = new CaseKernel({
+    type: 'service_request', input, state: initialServiceRequestState(input), memory: initialServiceRequestMemory(),
+    snapshot: serviceRequestSnapshot,
+  });
+  // In a continued run these are the state and memory carried from the run before.
+  const { state, memory } = kernel;
+  const record = kernel.record.bind(kernel);
 
   // ---- validation helpers (validators run before the update is accepted into history) ----
-
-  function requireStatus(allowed: readonly ServiceRequestStatus[], action: string): void {
-    requireCaseStatus(state.status, allowed, action);
-  }
 
   /** Checked before the state: a partner without an order on the case learns nothing about it (403). */
   function requireOwnOrder(partnerId: string): void {
@@ -136,11 +50,21 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     state.extension = null;
   }
 
+  /** A new order for `partnerId`: its id, and its own count of progress notes. */
+  function newOrder(partnerId: string): string {
+    const orderId = uuid4();
+    state.assignedPartnerId = partnerId;
+    state.currentOrderId = orderId;
+    state.dispatchAttempts += 1;
+    memory.progressNotes = 0;
+    return orderId;
+  }
+
   /** Withdraw the active order, if any, telling the partner. */
   function withdrawActiveOrder(reason: string): void {
-    if (state.currentOrderId && state.assignedPartnerId && ACTIVE_ORDER.includes(state.status)) {
+    if (state.currentOrderId && state.assignedPartnerId && (state.status === 'awaiting_ack' || state.status === 'in_progress')) {
       record('order_withdrawn', 'system', { partnerId: state.assignedPartnerId, orderId: state.currentOrderId, reason });
-      notifications.push({
+      queue({
         partnerId: state.assignedPartnerId, event: 'order.withdrawn', orderId: state.currentOrderId, extra: { reason },
       });
     }
@@ -172,12 +96,11 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   // ---- queries and updates ----
 
   setHandler(m.getServiceRequestState, () => state);
-  setHandler(m.resyncReadModel, () => { recorder.resync(); changed = true; });
 
   setHandler(m.acceptOrder, ({ partnerId, actor }) => {
     if (state.status === 'awaiting_ack') {
       startFulfilment();
-      reminded = false;
+      memory.reminded = false;
       record('accepted', actor, { partnerId, orderId: state.currentOrderId, fulfilmentDeadline: state.deadlines.fulfilment });
     }
     // Accepting an order already in progress is a harmless repeat (a partner retrying its call).
@@ -185,7 +108,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   }, {
     validator: ({ partnerId }) => {
       requireOwnOrder(partnerId);
-      requireStatus(['awaiting_ack', 'in_progress'], 'accept');
+      kernel.require('accept');
     },
   });
 
@@ -197,17 +120,22 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   }, {
     validator: ({ partnerId }) => {
       requireOwnOrder(partnerId);
-      requireStatus(['awaiting_ack'], 'decline');
+      kernel.require('decline');
     },
   });
 
   setHandler(m.reportProgress, ({ note, actor, partnerId }) => {
+    memory.progressNotes += 1;
     record('progress', actor, { partnerId, note });
     return state;
   }, {
     validator: ({ partnerId }) => {
       requireOwnOrder(partnerId);
-      requireStatus(['in_progress'], 'report progress on');
+      kernel.require('progress', 'report progress on');
+      // Each note is an Update in the history: a cap keeps one chatty partner from filling it.
+      if (memory.progressNotes >= MAX_PROGRESS_NOTES_PER_ORDER) {
+        throw invalidState(state.status, `this order already has ${MAX_PROGRESS_NOTES_PER_ORDER} progress notes, the most one order keeps; say the rest when completing it`);
+      }
     },
   });
 
@@ -219,13 +147,13 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     state.overdue = false;
     state.extension = null;
     state.deadlines = { followUp: iso(now() + sla.followUpAfterMs) };
-    followUpMissed = false;
+    memory.followUpMissed = false;
     record('completed', actor, { partnerId, orderId: state.currentOrderId, note, hoursSpent: hoursSpent ?? null });
     return state;
   }, {
     validator: ({ partnerId }) => {
       requireOwnOrder(partnerId);
-      requireStatus(['in_progress'], 'complete');
+      kernel.require('complete');
     },
   });
 
@@ -236,7 +164,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   }, {
     validator: ({ partnerId }) => {
       requireOwnOrder(partnerId);
-      requireStatus(['in_progress'], 'request an extension for');
+      kernel.require('extension', 'request an extension for');
       if (state.extension?.decision === 'pending') throw invalidState(state.status, 'an extension request is already pending');
     },
   });
@@ -250,33 +178,30 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
       if (newDeadline > now()) state.overdue = false;
     }
     record('extension_decided', actor, { approve, fulfilmentDeadline: state.deadlines.fulfilment });
-    notifications.push({
+    queue({
       partnerId: state.assignedPartnerId!, event: 'order.extension_decided', orderId: state.currentOrderId!,
       extra: { approve, deadline: state.deadlines.fulfilment },
     });
     return state;
   }, {
     validator: (_input) => {
-      requireStatus(['in_progress'], 'decide an extension for');
+      kernel.require('extension_decision', 'decide an extension for');
       if (state.extension?.decision !== 'pending') throw invalidState(state.status, 'no extension request is pending');
     },
   });
 
   setHandler(m.assignPartner, ({ partnerId, actor }) => {
     withdrawActiveOrder('reassigned by a supervisor');
-    const orderId = uuid4();
-    state.assignedPartnerId = partnerId;
-    state.currentOrderId = orderId;
-    state.dispatchAttempts += 1;
+    const orderId = newOrder(partnerId);
     // A supervisor's assignment is agreed with the partner: the order starts at once.
     startFulfilment();
     record('assigned', actor, { partnerId, orderId, fulfilmentDeadline: state.deadlines.fulfilment });
-    notifications.push({
+    queue({
       partnerId, event: 'order.dispatched', orderId,
       extra: { assignedBy: actor, deadline: state.deadlines.fulfilment },
     });
     return state;
-  }, { validator: (_input) => requireStatus(ASSIGNABLE, 'assign') });
+  }, { validator: (_input) => kernel.require('assign') });
 
   setHandler(m.recordFollowUp, ({ resolved, note, actor }) => {
     record('follow_up', actor, { resolved, note });
@@ -290,11 +215,11 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
       state.completedAt = null;
       clearOrder();
       state.status = 'dispatching';
-      triedThisRound = [];
+      memory.triedThisRound = [];
       record('reopened', actor, { reopenCount: state.reopenCount });
     }
     return state;
-  }, { validator: (_input) => requireStatus(['awaiting_follow_up'], 'record a follow-up visit for') });
+  }, { validator: (_input) => kernel.require('follow_up', 'record a follow-up visit for') });
 
   setHandler(m.recordSurvey, ({ score, comment, actor }) => {
     state.survey = { score, comment: comment ?? null, at: iso(now()) };
@@ -303,12 +228,12 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     if (needsReview) record('supervisor_review_opened', 'system', { score });
     close(outcome);
     return state;
-  }, { validator: (_input) => requireStatus(['awaiting_survey'], 'record a survey for') });
+  }, { validator: (_input) => kernel.require('survey', 'record a survey for') });
 
   setHandler(m.cancelServiceRequest, ({ reason, actor }) => {
     // An active order is withdrawn; a completed one stays with the partner who did the work
     // (its hours and the case count for that partner in reports).
-    if (ACTIVE_ORDER.includes(state.status)) withdrawActiveOrder('case cancelled');
+    if (state.status === 'awaiting_ack' || state.status === 'in_progress') withdrawActiveOrder('case cancelled');
     state.deadlines = {};
     state.status = 'cancelled';
     state.closedAt = iso(now());
@@ -316,7 +241,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     state.cancellation = { reason, by: actor };
     record('cancelled', actor, { reason });
     return state;
-  }, { validator: (_input) => requireStatus(['dispatching', 'awaiting_ack', 'in_progress', 'escalated', 'awaiting_follow_up', 'awaiting_survey'], 'cancel') });
+  }, { validator: (_input) => kernel.require('cancel') });
 
   // ---- side effects run by the main loop ----
 
@@ -328,51 +253,49 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     };
   }
 
-  const deliver = partnerNotifier(caseId, 'service_request', record);
-
-  /** Deliver one webhook (outcome in the timeline); the resident's details only with a new order. */
-  function notify(n: Notification, stale?: () => boolean): Promise<boolean> {
+  /** The webhook of a notification; the resident's details only with a new order. */
+  function webhook(n: Notification) {
     const caseView = n.event === 'order.dispatched' ? partnerView() : { category: state.category, urgency: state.urgency };
-    return deliver({
+    return {
       partnerId: n.partnerId, event: n.event, orderId: n.orderId,
       deadline: typeof n.extra?.deadline === 'string' ? n.extra.deadline : undefined,
       case: { ...caseView, ...n.extra },
-    }, stale);
+    };
+  }
+
+  /** Deliver one webhook now (outcome in the timeline). */
+  const notify = (n: Notification, stale?: () => boolean): Promise<boolean> => kernel.notify(webhook(n), stale);
+  /** Queue one for the loop to send. */
+  function queue(n: Notification): void {
+    kernel.queueNotification(webhook(n));
   }
 
   /** An offer (or its reminder) is moot once the order is no longer awaiting acknowledgement: accepted, declined or withdrawn. */
   const offerMoot = (orderId: string) => () => state.currentOrderId !== orderId || state.status !== 'awaiting_ack';
 
-  async function sendQueuedNotifications(): Promise<void> {
-    while (notifications.length > 0) await notify(notifications.shift()!);
-  }
-
   /** 派单: offer the case to the best partner not yet tried in this round. */
   async function dispatchToNextPartner(): Promise<void> {
-    if (triedThisRound.length >= sla.maxDispatchAttempts) return escalate('max_dispatch_attempts');
+    if (memory.triedThisRound.length >= sla.maxDispatchAttempts) return escalate('max_dispatch_attempts');
     const candidate = await selectPartner({
       caseId, category: state.category, community: state.resident.community,
-      grid: state.resident.grid ?? null, excludePartnerIds: triedThisRound,
+      grid: state.resident.grid ?? null, excludePartnerIds: memory.triedThisRound,
     });
     if (state.status !== 'dispatching') return; // a supervisor or staff acted meanwhile
     if (!candidate) return escalate('no_partner_available');
 
-    const orderId = uuid4();
-    triedThisRound.push(candidate.partnerId);
-    state.dispatchAttempts += 1;
-    state.assignedPartnerId = candidate.partnerId;
-    state.currentOrderId = orderId;
+    memory.triedThisRound.push(candidate.partnerId);
+    const orderId = newOrder(candidate.partnerId);
     state.status = 'awaiting_ack';
-    reminded = false;
+    memory.reminded = false;
     const dispatchedAt = now();
     state.deadlines = {
       ack: iso(dispatchedAt + sla.ackTimeoutMs),
       ...(sla.reminderAfterMs < sla.ackTimeoutMs ? { reminder: iso(dispatchedAt + sla.reminderAfterMs) } : {}),
     };
     record('dispatched', 'system', {
-      partnerId: candidate.partnerId, partnerName: candidate.name, orderId, attempt: triedThisRound.length, ackDeadline: state.deadlines.ack,
+      partnerId: candidate.partnerId, partnerName: candidate.name, orderId, attempt: memory.triedThisRound.length, ackDeadline: state.deadlines.ack,
     });
-    await recorder.flush();
+    await kernel.flush();
     const delivered = await notify({
       partnerId: candidate.partnerId, event: 'order.dispatched', orderId, extra: { deadline: state.deadlines.ack },
     }, offerMoot(orderId));
@@ -388,12 +311,12 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     const d = state.deadlines;
     switch (state.status) {
       case 'awaiting_ack':
-        if (!reminded && d.reminder) return { at: Date.parse(d.reminder), fire: sendReminder };
+        if (!memory.reminded && d.reminder) return { at: Date.parse(d.reminder), fire: sendReminder };
         return d.ack ? { at: Date.parse(d.ack), fire: acknowledgementTimedOut } : null;
       case 'in_progress':
         return !state.overdue && d.fulfilment ? { at: Date.parse(d.fulfilment), fire: fulfilmentOverdue } : null;
       case 'awaiting_follow_up':
-        return !followUpMissed && d.followUp ? { at: Date.parse(d.followUp), fire: followUpOverdue } : null;
+        return !memory.followUpMissed && d.followUp ? { at: Date.parse(d.followUp), fire: followUpOverdue } : null;
       case 'awaiting_survey':
         return d.survey ? { at: Date.parse(d.survey), fire: surveyExpired } : null;
       default:
@@ -402,7 +325,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   }
 
   async function sendReminder(): Promise<void> {
-    reminded = true;
+    memory.reminded = true;
     delete state.deadlines.reminder;
     record('reminder_sent', 'system', { partnerId: state.assignedPartnerId, orderId: state.currentOrderId });
     await notify({ partnerId: state.assignedPartnerId!, event: 'order.reminder', orderId: state.currentOrderId!, extra: { deadline: state.deadlines.ack } },
@@ -417,13 +340,13 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
 
   function fulfilmentOverdue(): void {
     state.overdue = true;
-    fulfilmentBreached = true;
+    memory.fulfilmentBreached = true;
     record('overdue', 'system', { kind: 'fulfilment', deadline: state.deadlines.fulfilment, partnerId: state.assignedPartnerId });
     record('escalated', 'system', { reason: 'fulfilment_overdue', partnerId: state.assignedPartnerId });
   }
 
   function followUpOverdue(): void {
-    followUpMissed = true;
+    memory.followUpMissed = true;
     state.overdue = true;
     record('overdue', 'system', { kind: 'follow_up', deadline: state.deadlines.followUp });
   }
@@ -435,16 +358,14 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
 
   // ---- the main loop ----
 
-  record('intake', input.openedBy, {
-    category: intake.category, urgency: intake.urgency, channel: intake.channel,
-    community: intake.resident.community, grid: intake.resident.grid ?? null, sla: sla.source,
-  });
+  if (!kernel.resumed) {
+    record('intake', input.openedBy, {
+      category: intake.category, urgency: intake.urgency, channel: intake.channel,
+      community: intake.resident.community, grid: intake.resident.grid ?? null, sla: sla.source,
+    });
+  }
 
-  await runCaseLoop({
-    changed: () => changed,
-    resetChanged: () => { changed = false; },
-    settle: async () => { await sendQueuedNotifications(); await recorder.flush(); },
-    finished: () => TERMINAL.includes(state.status),
+  return kernel.runUntilFinished({
     work: async () => {
       if (state.status !== 'dispatching') return false;
       await dispatchToNextPartner();
@@ -452,5 +373,4 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     },
     nextDeadline,
   });
-  return state;
 }

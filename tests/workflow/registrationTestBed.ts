@@ -7,21 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CaseActivities, CertificateRequest, DepartmentReviewer, ReviewerCriteria, WebhookDelivery } from '../../src/activities';
 import type { CaseEvent, CaseEventBatch } from '../../src/domain/caseEvents';
 import { formatCertificateNo, type RegistrationIntake, type RegistrationState, type RegistrationWorkflowInput } from '../../src/domain/registration';
-import { CASE_SEARCH_ATTRIBUTES, SA } from '../../src/domain/searchAttributes';
 import { resolveRegistrationSla } from '../../src/domain/sla';
 import type { Department } from '../../src/domain/vocabulary';
 import * as m from '../../src/workflows/messages';
+import { DAY, HOUR, MINUTE, startCaseTestBed } from './caseTestBed';
 import { RecordedCase } from './recordedCase';
 
-export const MINUTE = 60_000;
-export const HOUR = 60 * MINUTE;
-export const DAY = 24 * HOUR;
+export { DAY, HOUR, MINUTE };
 
 export interface SentWebhook { event: string; partnerId: string; orderId: string; deadline?: string; case: Record<string, any> }
 
@@ -127,58 +123,22 @@ export interface RegistrationTestBed {
 }
 
 export async function startRegistrationTestBed(): Promise<RegistrationTestBed> {
-  try {
-    Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (msg: string) => console.error(msg) } as never });
-  } catch { /* installed already by another test file in this process */ }
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: process.env.TEMPORAL_TEST_SERVER_PATH! } },
-  });
-  await registerCaseSearchAttributes(env);
   const services = new FakeRegistrationServices();
-  const taskQueue = `registration-tests-${randomUUID()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection, taskQueue,
-    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
-    activities: services.activities,
-  });
-  const running = worker.run();
-  const opened: RegistrationCase[] = [];
+  const bed = await startCaseTestBed(services.activities);
   return {
-    env,
-    advance: (ms) => env.sleep(ms),
+    env: bed.env,
+    advance: (ms) => bed.advance(ms),
     async open(intake, reviewers = REVIEWERS) {
       const world = services.open(reviewers);
       const input: RegistrationWorkflowInput = {
-        caseId: world.caseId, intake, sla: SLA, openedBy: 'staff:window-1', openedAt: new Date(await env.currentTimeMs()).toISOString(),
+        caseId: world.caseId, intake, sla: SLA, openedBy: 'staff:window-1', openedAt: new Date(await bed.now()).toISOString(),
       };
-      // Started as the API starts it (src/api/routes/registrations.ts), search attributes included.
-      const handle = await env.client.workflow.start('registration', {
-        workflowId: m.registrationWorkflowId(world.caseId), taskQueue, args: [input],
-        typedSearchAttributes: [
-          { key: SA.caseType, value: 'registration' },
-          { key: SA.category, value: intake.businessType },
-        ],
-      });
-      const c = new RegistrationCase(handle as RegistrationHandle, world);
-      opened.push(c);
-      return c;
+      // Started as the API starts it: the same startCaseWorkflow, search attributes included.
+      const handle = await bed.start('registration', input);
+      return bed.track(new RegistrationCase(handle, world));
     },
-    async stop() {
-      // Cases left open would otherwise keep firing timers while later tests skip time.
-      await Promise.all(opened.map((c) => c.handle.terminate('test finished').catch(() => undefined)));
-      worker.shutdown();
-      await running;
-      await env.teardown();
-    },
+    stop: () => bed.stop(),
   };
-}
-
-/** The Java test server knows no custom search attributes until they are added, as production does. */
-async function registerCaseSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
-  const { IndexedValueType } = temporal.api.enums.v1;
-  const typeOf = { Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL } as const;
-  const searchAttributes = Object.fromEntries(Object.entries(CASE_SEARCH_ATTRIBUTES).map(([name, type]) => [name, typeOf[type]]));
-  await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
 }
 
 type RegistrationHandle = WorkflowHandle<(i: RegistrationWorkflowInput) => Promise<RegistrationState>>;
@@ -186,6 +146,11 @@ type RegistrationHandle = WorkflowHandle<(i: RegistrationWorkflowInput) => Promi
 /** One case, driven through the updates the API uses, by the window staff and the departments. */
 export class RegistrationCase {
   constructor(readonly handle: RegistrationHandle, readonly world: RegistrationWorld) {}
+
+  /** Cases left open would otherwise keep firing timers while later tests skip time. */
+  async closeIfOpen(): Promise<void> {
+    await this.handle.terminate('test finished').catch(() => undefined);
+  }
 
   state(): Promise<RegistrationState> { return this.handle.query(m.getRegistrationState); }
   /** The final state (time skips until the workflow ends). */

@@ -7,31 +7,25 @@
  * of one file share a worker without seeing each other.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CaseActivities, PartnerCandidate, PartnerSelectionCriteria, WebhookDelivery, WebhookResult } from '../../src/activities';
 import type { CaseEvent, CaseEventBatch } from '../../src/domain/caseEvents';
 import { parseIsoDuration } from '../../src/domain/duration';
-import { CASE_SEARCH_ATTRIBUTES, SA } from '../../src/domain/searchAttributes';
 import type { ServiceRequestIntake, ServiceRequestState, ServiceRequestWorkflowInput } from '../../src/domain/serviceRequest';
 import { resolveServiceRequestSla, type SlaPolicy } from '../../src/domain/sla';
 import * as m from '../../src/workflows/messages';
 import { eventually } from '../support/eventually';
+import { type CaseTestBed, closeCase, DAY, HOUR, MINUTE, startCaseTestBed } from './caseTestBed';
 import { RecordedCase } from './recordedCase';
+
+export { DAY, HOUR, MINUTE };
+export { HISTORIES_DIR, recordHistoryIfAsked, writeHistoryFile } from './caseTestBed';
 
 type ServiceRequestWorkflow = (input: ServiceRequestWorkflowInput) => Promise<ServiceRequestState>;
 type Handle = WorkflowHandle<ServiceRequestWorkflow>;
-
-export const MINUTE = 60_000;
-export const HOUR = 60 * MINUTE;
-export const DAY = 24 * HOUR;
 
 /**
  * The SLA of the tests: the seed's urgent repair (an old man's power fails), pinned here so
@@ -200,92 +194,34 @@ export interface WorkflowTestBed {
     partners?: PartnerCandidate[];
     /** Set up the case's world (failing endpoints, a held selection) before the workflow starts. */
     prepare?: (world: CaseWorld) => void;
+    /** Continue as new once a run's history has this many events (long-lived case tests). */
+    continueAsNewAfterEvents?: number;
   }): Promise<ServiceRequestCase>;
   stop(): Promise<void>;
 }
 
-let runtimeInstalled = false;
-
 export async function startWorkflowTestBed(): Promise<WorkflowTestBed> {
-  if (!runtimeInstalled) {
-    Runtime.install({
-      logger: quietLogger as never,
-      // The test server lacks capabilities core warns about on every worker start; keep errors only.
-      telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
-    });
-    runtimeInstalled = true;
-  }
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: requiredEnv('TEMPORAL_TEST_SERVER_PATH') } },
-  });
-  await registerCaseSearchAttributes(env);
   const services = new FakeCaseServices();
-  const taskQueue = `workflow-tests-${randomUUID()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection, taskQueue,
-    workflowBundle: { codePath: requiredEnv('TEST_WORKFLOW_BUNDLE') },
-    activities: services.activities,
-  });
-  const running = worker.run();
-  let opened: ServiceRequestCase[] = [];
-  const finishCases = async () => {
-    services.releaseHeld();
-    const cases = opened;
-    opened = [];
-    for (const c of cases) {
-      await c.closeIfOpen();
-      if (c.historyName) await writeHistory(c.historyName, c);
-    }
-  };
-
-  const bed: WorkflowTestBed = {
-    env, services, taskQueue,
-    advance: (ms) => env.sleep(ms),
-    finishCases,
+  const bed: CaseTestBed = await startCaseTestBed(services.activities, { beforeClose: () => services.releaseHeld() });
+  const { env } = bed;
+  return {
+    env, services, taskQueue: bed.taskQueue,
+    advance: (ms) => bed.advance(ms),
+    finishCases: () => bed.finishCases(),
     async openCase(opts = {}) {
       const world = services.open(opts.partners ?? []);
       opts.prepare?.(world);
       const sla = resolveServiceRequestSla([REPAIR_SLA], 'housing', 'urgent');
       const input: ServiceRequestWorkflowInput = {
         caseId: world.caseId, intake: oldManPowerCut(), sla, openedBy: 'staff:grid-leader', openedAt: new Date(await env.currentTimeMs()).toISOString(),
+        ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
       };
-      // Started as the API starts it (src/api/routes/serviceRequests.ts), search attributes included.
-      const handle: Handle = await env.client.workflow.start<ServiceRequestWorkflow>('serviceRequest', {
-        workflowId: world.workflowId, taskQueue, args: [input],
-        typedSearchAttributes: [
-          { key: SA.caseType, value: 'service_request' },
-          { key: SA.caseStatus, value: 'dispatching' },
-          { key: SA.category, value: input.intake.category },
-          { key: SA.community, value: input.intake.resident.community },
-        ],
-      });
-      const c = new ServiceRequestCase(handle, world, env);
-      opened.push(c);
-      return c;
+      // Started as the API starts it: the same startCaseWorkflow, search attributes included.
+      const handle: Handle = await bed.start('service_request', input);
+      return bed.track(new ServiceRequestCase(handle, world, env));
     },
-    async stop() {
-      await finishCases();
-      worker.shutdown();
-      await running;
-      await env.teardown();
-    },
+    stop: () => bed.stop(),
   };
-  return bed;
-}
-
-/**
- * The Java test server knows no custom search attributes and rejects a workflow that sets
- * one ("search attribute CaseType is not defined"). It implements the operator service's
- * AddSearchAttributes (though not List), so we register ours the way production does
- * (`temporal operator search-attribute create`), from the same table the dev server uses.
- */
-async function registerCaseSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
-  const { IndexedValueType } = temporal.api.enums.v1;
-  const typeOf = { Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL } as const;
-  const searchAttributes = Object.fromEntries(
-    Object.entries(CASE_SEARCH_ATTRIBUTES).map(([name, type]) => [name, typeOf[type]]),
-  );
-  await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
 }
 
 /** The seed's story: an 80-year-old living alone, his power has failed. */
@@ -298,17 +234,6 @@ function oldManPowerCut(): ServiceRequestIntake {
     category: 'housing', description: '家里停电了，需要维修', urgency: 'urgent', channel: 'home_visit',
   };
 }
-
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run workflow tests through jest, whose globalSetup provides it`);
-  return value;
-}
-
-const quietLogger = {
-  log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
-  warn: (msg: string) => console.warn(msg), error: (msg: string) => console.error(msg),
-};
 
 // ---------------------------------------------------------------------------------------
 // One case, driven through the same updates the API uses, by the people of DOMAIN.md.
@@ -382,21 +307,11 @@ export class ServiceRequestCase {
   }
 
   /**
-   * Cancel the case if it is still open and wait for the workflow to end. Not `terminate()`:
-   * the Java test server leaks its time-skipping lock when a run is terminated with a
-   * workflow task or activity in flight (temporalio/sdk-java#1138, #3088), and every later
-   * `env.sleep()` then hangs or runs in real time. A cancelled case ends by itself, after
-   * its last activity. Terminate only a run that does not end (a broken workflow task).
+   * Cancel the case if it is still open and wait for the workflow to end (closeCase says
+   * why not terminate).
    */
   async closeIfOpen(): Promise<void> {
-    await this.cancel('test finished').catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const ended = await Promise.race([
-      this.handle.result().then(() => true, () => true),
-      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), 10_000); }),
-    ]);
-    clearTimeout(timer);
-    if (!ended) await this.handle.terminate('did not end after cancellation').catch(() => undefined);
+    await closeCase(this.handle, () => this.cancel('test finished'));
   }
 
   async now(): Promise<number> { return this.env.currentTimeMs(); }
@@ -417,27 +332,3 @@ export async function rejection(action: Promise<unknown>): Promise<ApplicationFa
   throw new Error('the action was accepted, but it should have been rejected');
 }
 
-// ---------------------------------------------------------------------------------------
-// Recording histories for the replay tests (tests/replay/replay.test.ts explains).
-// ---------------------------------------------------------------------------------------
-
-export const HISTORIES_DIR = join(__dirname, '..', 'replay', 'histories');
-
-/**
- * With RECORD_HISTORIES=1, write the case's history to tests/replay/histories/<name>.json
- * when the test is over (a case the test left open is cancelled first, so every committed
- * history runs to the workflow's end).
- */
-export function recordHistoryIfAsked(name: string, c: ServiceRequestCase): void {
-  if (process.env.RECORD_HISTORIES === '1') c.historyName = name;
-}
-
-async function writeHistory(name: string, c: ServiceRequestCase): Promise<void> {
-  await writeHistoryFile(name, await c.handle.fetchHistory());
-}
-
-/** Write one workflow history as tests/replay/histories/<name>.json. */
-export async function writeHistoryFile(name: string, history: Awaited<ReturnType<ServiceRequestCase['handle']['fetchHistory']>>): Promise<void> {
-  mkdirSync(HISTORIES_DIR, { recursive: true });
-  writeFileSync(join(HISTORIES_DIR, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
-}

@@ -5,7 +5,6 @@ import { currentSlaPolicies } from '../../db/slaPolicies';
 import {
   type Applicant, initialRegistrationState, openRegistrationDeadlines, type RegistrationIntake, type RegistrationState, type RegistrationWorkflowInput,
 } from '../../domain/registration';
-import { SA } from '../../domain/searchAttributes';
 import { resolveRegistrationSla } from '../../domain/sla';
 import * as m from '../../workflows/messages';
 import { inCommunityScope, type Principal } from '../auth';
@@ -93,17 +92,7 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
         openedBy: actorOf(principal), openedAt: new Date().toISOString(),
       };
       const initial = initialRegistrationState(input);
-      const workflowId = m.registrationWorkflowId(caseId);
-      const { repeat } = await startCase(temporal, workflowId, intake, (options) =>
-        temporal.workflow.start<(i: RegistrationWorkflowInput) => Promise<RegistrationState>>('registration', {
-          workflowId, taskQueue, args: [input], ...options,
-          typedSearchAttributes: [
-            { key: SA.caseType, value: 'registration' },
-            { key: SA.caseStatus, value: initial.status },
-            { key: SA.category, value: body.businessType },
-            ...(body.community ? [{ key: SA.community, value: body.community }] : []),
-          ],
-        }));
+      const { repeat } = await startCase(temporal, 'registration', input, taskQueue, intake);
       if (!repeat) return { status: 201, body: registrationView(initial), caseId, headers: { Location: `/v1/registrations/${caseId}` } };
       return { status: 200, body: registrationView((await currentState(caseId)) ?? initial), caseId };
     },

@@ -1,10 +1,11 @@
-import type { Pool } from 'pg';
 import { getPartner } from '../../db/partners';
+import { serviceRequestAccessRow, serviceRequestFromReadModel } from '../../db/serviceRequests';
 import { currentSlaPolicies } from '../../db/slaPolicies';
 import { parseIsoDuration } from '../../domain/duration';
 import { resolveServiceRequestSla } from '../../domain/sla';
-import type { ServiceRequestIntake, ServiceRequestState, ServiceRequestWorkflowInput } from '../../domain/serviceRequest';
-import { SA } from '../../domain/searchAttributes';
+import {
+  initialServiceRequestState, type ServiceRequestIntake, type ServiceRequestState, type ServiceRequestWorkflowInput,
+} from '../../domain/serviceRequest';
 import * as m from '../../workflows/messages';
 import { inCommunityScope, type Principal } from '../auth';
 import { actorOf, caseIntake, startCase } from '../caseIntake';
@@ -30,45 +31,14 @@ export function serviceRequestView(s: ServiceRequestState) {
   };
 }
 
-/** The state before the workflow has run: what POST answers without waiting for a worker. */
-function initialState(input: ServiceRequestWorkflowInput): ServiceRequestState {
-  const { intake } = input;
-  return {
-    id: input.caseId, caseType: 'service_request', status: 'dispatching', category: intake.category, urgency: intake.urgency,
-    channel: intake.channel, description: intake.description, resident: intake.resident, assignedPartnerId: null,
-    currentOrderId: null, dispatchAttempts: 0, overdue: false, reopenCount: 0, deadlines: {}, extension: null,
-    completion: null, survey: null, sla: input.sla.source, createdAt: input.openedAt, acknowledgedAt: null,
-    completedAt: null, closedAt: null, outcome: null, cancellation: null,
-  };
-}
-
-/** Rebuild the state from the read model when the workflow cannot be queried (closed long ago, or workers down). */
-async function stateFromReadModel(pool: Pool, caseId: string): Promise<ServiceRequestState | null> {
-  const { rows } = await pool.query(
-    `SELECT * FROM cases WHERE id = $1 AND type = 'service_request'`, [caseId]);
-  const r = rows[0];
-  if (!r) return null;
-  const d = r.details ?? {};
-  const iso = (v: Date | null) => (v ? v.toISOString() : null);
-  const dl = r.deadlines ?? {};
-  return {
-    id: r.id, caseType: 'service_request', status: r.status, category: r.category, urgency: r.urgency,
-    channel: d.channel, description: d.description, resident: d.resident, assignedPartnerId: r.partner_id,
-    currentOrderId: null, dispatchAttempts: r.dispatch_attempts, overdue: r.overdue, reopenCount: r.reopen_count,
-    deadlines: { ack: dl.ack, fulfilment: dl.fulfilment, followUp: dl.follow_up, survey: dl.survey },
-    extension: d.extension ?? null, completion: d.completion ?? null,
-    survey: r.satisfaction != null ? { score: r.satisfaction, comment: null, at: iso(r.closed_at)! } : null,
-    sla: d.sla ?? {}, createdAt: r.created_at.toISOString(), acknowledgedAt: iso(r.acknowledged_at),
-    completedAt: iso(r.completed_at), closedAt: iso(r.closed_at), outcome: r.outcome, cancellation: d.cancellation ?? null,
-  };
-}
+type AccessRow = NonNullable<Awaited<ReturnType<typeof serviceRequestAccessRow>>>;
 
 export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config }: ApiDeps): void {
   const taskQueue = config.TEMPORAL_TASK_QUEUE;
 
   async function currentState(caseId: string): Promise<ServiceRequestState | null> {
     return (await queryState(temporal, m.serviceRequestWorkflowId(caseId), m.getServiceRequestState))
-      ?? stateFromReadModel(pool, caseId);
+      ?? serviceRequestFromReadModel(pool, caseId);
   }
 
   /** Load the case and check the caller may see it (community scope; a partner only its own order). */
@@ -88,15 +58,28 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
    * the update's validator checks the order again against the live state. A case not yet
    * written, or another partner on the row, asks the workflow as GET does.
    */
-  async function authoriseAction(caseId: string, p: Principal): Promise<void> {
-    const { rows } = await pool.query<{ community: string; partner_id: string | null }>(
-      `SELECT community, partner_id FROM cases WHERE id = $1 AND type = 'service_request'`, [caseId]);
-    const row = rows[0];
-    if (!row || (p.role === 'partner' && row.partner_id !== p.partnerId)) {
+  async function authoriseAction(caseId: string, p: Principal): Promise<AccessRow | null> {
+    const row = await serviceRequestAccessRow(pool, caseId);
+    if (!row || (p.role === 'partner' && row.partnerId !== p.partnerId)) {
       await authorisedState(caseId, p);
-      return;
+      return null;
     }
     if (!inCommunityScope(p, row.community)) throw forbidden('this case is outside the communities of your key');
+    return row;
+  }
+
+  /**
+   * A repeated accept (a partner retrying its call) costs no Update: every Update is an
+   * event in the case's history, which has per-run limits, and a client can repeat forever.
+   * When the row says the partner's order is in progress, the live state confirms it (a
+   * query adds nothing to the history) and answers; else the Update runs and decides.
+   */
+  async function acceptOrder(caseId: string, p: Principal, row: AccessRow | null): Promise<ServiceRequestState> {
+    if (row?.status === 'in_progress' && row.partnerId === p.partnerId) {
+      const live = await queryState(temporal, m.serviceRequestWorkflowId(caseId), m.getServiceRequestState);
+      if (live?.status === 'in_progress' && live.assignedPartnerId === p.partnerId) return live;
+    }
+    return update(caseId, m.acceptOrder, partnerOf(p));
   }
 
   routes.add({
@@ -119,19 +102,10 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
         sla: resolveServiceRequestSla(await currentSlaPolicies(pool), body.category, body.urgency),
         openedBy: actorOf(principal), openedAt: new Date().toISOString(),
       };
-      const workflowId = m.serviceRequestWorkflowId(caseId);
-      const { repeat } = await startCase(temporal, workflowId, intake, (options) =>
-        temporal.workflow.start<(i: ServiceRequestWorkflowInput) => Promise<ServiceRequestState>>('serviceRequest', {
-          workflowId, taskQueue, args: [input], ...options,
-          typedSearchAttributes: [
-            { key: SA.caseType, value: 'service_request' },
-            { key: SA.caseStatus, value: 'dispatching' },
-            { key: SA.category, value: body.category },
-            { key: SA.community, value: body.resident.community },
-          ],
-        }));
-      if (!repeat) return { status: 201, body: serviceRequestView(initialState(input)), caseId, headers: { Location: `/v1/service-requests/${caseId}` } };
-      const state = (await currentState(caseId)) ?? initialState(input);
+      const { repeat } = await startCase(temporal, 'service_request', input, taskQueue, intake);
+      const initial = initialServiceRequestState(input);
+      if (!repeat) return { status: 201, body: serviceRequestView(initial), caseId, headers: { Location: `/v1/service-requests/${caseId}` } };
+      const state = (await currentState(caseId)) ?? initial;
       return { status: 200, body: serviceRequestView(state), caseId };
     },
   });
@@ -147,7 +121,7 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
   /** One action = one Temporal update; the answer is the case's new state. */
   function action<B>(
     name: string, roles: ApiRoutes['routes'][number]['roles'], summary: string, schema: import('zod').ZodType<B>,
-    perform: (caseId: string, body: B, p: Principal) => Promise<ServiceRequestState>,
+    perform: (caseId: string, body: B, p: Principal, row: AccessRow | null) => Promise<ServiceRequestState>,
   ): void {
     routes.add({
       method: 'post', path: `/v1/service-requests/:id/${name}`, tag: 'service requests', roles, summary,
@@ -158,8 +132,8 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
         409: { description: 'the case is in a state that forbids the action (the body names it)' },
       },
       handler: async ({ params, body, principal }): Promise<Reply> => {
-        await authoriseAction(params.id, principal);
-        const state = await perform(params.id, body, principal);
+        const row = await authoriseAction(params.id, principal);
+        const state = await perform(params.id, body, principal, row);
         return { status: 200, body: serviceRequestView(serviceRequestFor(principal, state)), caseId: params.id };
       },
     });
@@ -167,12 +141,12 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
 
   const update = <A>(caseId: string, def: import('@temporalio/common').UpdateDefinition<ServiceRequestState, [A]>, arg: A) =>
     runUpdate(temporal, m.serviceRequestWorkflowId(caseId), def, arg, `service request ${caseId}`,
-      async () => (await stateFromReadModel(pool, caseId))?.status ?? null);
+      async () => (await serviceRequestFromReadModel(pool, caseId))?.status ?? null);
 
   const partnerOf = (p: Principal) => ({ partnerId: p.partnerId!, actor: actorOf(p) });
 
   action('accept', ['partner'], 'Accept the order (partner)', EmptyBody.optional(),
-    (id, _b, p) => update(id, m.acceptOrder, partnerOf(p)));
+    (id, _b, p, row) => acceptOrder(id, p, row));
   action('decline', ['partner'], 'Decline the order; it moves to the next partner at once', Decline,
     (id, b, p) => update(id, m.declineOrder, { ...partnerOf(p), reason: b.reason }));
   action('progress', ['partner'], 'Report progress', Progress,

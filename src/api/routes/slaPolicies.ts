@@ -1,27 +1,29 @@
 import { loadSlaPolicies, saveSlaPolicy } from '../../db/slaPolicies';
-import { DEFAULT_SLA_POLICIES, REGISTRATION_DURATIONS, SERVICE_REQUEST_DURATIONS, type SlaPolicy } from '../../domain/sla';
+import { ALL_SLA_COUNTS, ALL_SLA_DURATIONS, CASE_TYPE_DEFS } from '../../domain/caseTypes';
+import { DEFAULT_SLA_POLICIES, type SlaPolicy } from '../../domain/sla';
 import { CASE_TYPES, CATEGORIES, URGENCIES } from '../../domain/vocabulary';
 import type { ApiDeps } from '../deps';
 import type { ApiRoutes } from '../routing';
 import { IsoDuration } from '../schemas';
 import { z } from '../zod';
 
-const durations = Object.fromEntries(
-  [...new Set([...SERVICE_REQUEST_DURATIONS, ...REGISTRATION_DURATIONS])].map((k) => [k, IsoDuration.optional()]),
-);
+/** Every field of every case type's SLA (the registry says which type has which). */
+const durations = Object.fromEntries(ALL_SLA_DURATIONS.map((k) => [k, IsoDuration.optional()]));
+const counts = Object.fromEntries(ALL_SLA_COUNTS.map((k) => [k, z.number().int().min(1).max(50).optional()]));
 
 const PutSlaPolicy = z.object({
   caseType: z.enum(CASE_TYPES),
   category: z.enum(CATEGORIES).optional(),
   urgency: z.enum(URGENCIES).optional(),
   ...durations,
-  maxDispatchAttempts: z.number().int().min(1).max(50).optional(),
+  ...counts,
 }).strict().superRefine((v, ctx) => {
-  const allowed: readonly string[] = v.caseType === 'service_request' ? [...SERVICE_REQUEST_DURATIONS, 'maxDispatchAttempts'] : REGISTRATION_DURATIONS;
+  const { sla } = CASE_TYPE_DEFS[v.caseType];
+  const allowed: readonly string[] = [...sla.durations, ...sla.counts];
   const set = Object.keys(v).filter((k) => !['caseType', 'category', 'urgency'].includes(k));
   for (const k of set) if (!allowed.includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `not a ${v.caseType} duration` });
   if (set.length === 0) ctx.addIssue({ code: 'custom', path: [], message: `set at least one of: ${allowed.join(', ')}` });
-  if (v.caseType === 'registration' && (v.category || v.urgency)) ctx.addIssue({ code: 'custom', path: ['category'], message: 'registration policies are not split by category or urgency' });
+  if (!sla.byCategoryAndUrgency && (v.category || v.urgency)) ctx.addIssue({ code: 'custom', path: ['category'], message: `${v.caseType} policies are not split by category or urgency` });
 }).openapi('SlaPolicy');
 
 const PolicyList = z.object({
