@@ -35,6 +35,8 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: duration.default(30_000),
   // Workflows a worker keeps in memory (~0.3-0.4 MB each); cases beyond it wait on the server and replay when woken. See BENCHMARKS.md.
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(100),
+  // Cases opened by this API continue as new once a run's history has this many events (besides when Temporal suggests it). docs/case-kernel.md.
+  CASE_CONTINUE_AS_NEW_AFTER_EVENTS: z.coerce.number().int().min(100).max(50_000).optional(),
 });
 
 type Env = z.infer<typeof schema>;

@@ -4,9 +4,14 @@ import { type Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@t
 import { type CaseWorkflowInputs, caseWorkflowId } from '../domain/caseTypes';
 import type { CaseType } from '../domain/vocabulary';
 import { startCaseWorkflow } from '../temporal/startCase';
+import type { Config } from '../config';
 import type { Principal } from './auth';
 import { badRequest, conflict } from './problem';
 import { isAlreadyStarted } from './workflowCalls';
+
+/** The input field that makes a case continue as new earlier than Temporal suggests (config CASE_CONTINUE_AS_NEW_AFTER_EVENTS). */
+export const continueAsNewAfter = (config: Config): { continueAsNewAfterEvents?: number } =>
+  (config.CASE_CONTINUE_AS_NEW_AFTER_EVENTS ? { continueAsNewAfterEvents: config.CASE_CONTINUE_AS_NEW_AFTER_EVENTS } : {});
 
 /** The actor recorded in a case's timeline: `<role>:<key id>`. */
 export const actorOf = (p: Principal): string => `${p.role}:${p.keyId}`;

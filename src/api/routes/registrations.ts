@@ -8,7 +8,7 @@ import {
 import { resolveRegistrationSla } from '../../domain/sla';
 import * as m from '../../workflows/messages';
 import { inCommunityScope, type Principal } from '../auth';
-import { actorOf, caseIntake, startCase } from '../caseIntake';
+import { actorOf, caseIntake, continueAsNewAfter, startCase } from '../caseIntake';
 import type { ApiDeps } from '../deps';
 import { badRequest, forbidden, notFound } from '../problem';
 import {
@@ -89,7 +89,7 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
       const { caseId } = intake;
       const input: RegistrationWorkflowInput = {
         caseId, intake: body satisfies RegistrationIntake, sla: resolveRegistrationSla(await currentSlaPolicies(pool)),
-        openedBy: actorOf(principal), openedAt: new Date().toISOString(),
+        openedBy: actorOf(principal), openedAt: new Date().toISOString(), ...continueAsNewAfter(config),
       };
       const initial = initialRegistrationState(input);
       const { repeat } = await startCase(temporal, 'registration', input, taskQueue, intake);

@@ -8,7 +8,7 @@ import {
 } from '../../domain/serviceRequest';
 import * as m from '../../workflows/messages';
 import { inCommunityScope, type Principal } from '../auth';
-import { actorOf, caseIntake, startCase } from '../caseIntake';
+import { actorOf, caseIntake, continueAsNewAfter, startCase } from '../caseIntake';
 import type { ApiDeps } from '../deps';
 import { serviceRequestFor } from '../residentPrivacy';
 import { badRequest, forbidden, notFound } from '../problem';
@@ -100,7 +100,7 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
       const input: ServiceRequestWorkflowInput = {
         caseId, intake: body satisfies ServiceRequestIntake,
         sla: resolveServiceRequestSla(await currentSlaPolicies(pool), body.category, body.urgency),
-        openedBy: actorOf(principal), openedAt: new Date().toISOString(),
+        openedBy: actorOf(principal), openedAt: new Date().toISOString(), ...continueAsNewAfter(config),
       };
       const { repeat } = await startCase(temporal, 'service_request', input, taskQueue, intake);
       const initial = initialServiceRequestState(input);
