@@ -20,6 +20,7 @@ import type { CaseWorkflow, CaseWorkflowInputs } from '../../src/domain/caseType
 import { CASE_SEARCH_ATTRIBUTES } from '../../src/domain/searchAttributes';
 import type { CaseType } from '../../src/domain/vocabulary';
 import { startCaseWorkflow } from '../../src/temporal/startCase';
+import { caseRuns } from '../support/caseRuns';
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -83,7 +84,7 @@ export async function startCaseTestBed(
     opened = [];
     for (const c of cases) {
       await c.closeIfOpen();
-      if (c.historyName) await writeHistoryFile(c.historyName, await c.handle.fetchHistory());
+      if (c.historyName) await writeCaseHistories(env, c.historyName, c.handle.workflowId);
     }
   };
 
@@ -159,6 +160,20 @@ export const HISTORIES_DIR = join(__dirname, '..', 'replay', 'histories');
  */
 export function recordHistoryIfAsked(name: string, c: OpenedCase): void {
   if (process.env.RECORD_HISTORIES === '1') c.historyName = name;
+}
+
+/**
+ * A case that ran once is written as <name>.json; one that continued as new as its first
+ * run (ends continuing), its second run (starts from a carried state, ends continuing
+ * again) and its last run (ends the case): <name>-first-run.json, -second-run, -last-run.
+ */
+export async function writeCaseHistories(env: TestWorkflowEnvironment, name: string, workflowId: string): Promise<void> {
+  const runs = await caseRuns(env.client, workflowId);
+  const fetch = (runId: string) => env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  if (runs.length === 1) return writeHistoryFile(name, await fetch(runs[0].runId));
+  await writeHistoryFile(`${name}-first-run`, await fetch(runs[0].runId));
+  if (runs.length > 2) await writeHistoryFile(`${name}-second-run`, await fetch(runs[1].runId));
+  await writeHistoryFile(`${name}-last-run`, await fetch(runs[runs.length - 1].runId));
 }
 
 /** Write one workflow history as tests/replay/histories/<name>.json. */

@@ -7,6 +7,8 @@ import { CERTIFICATE_NO_PATTERN, shanghaiDate } from '../../src/domain/registrat
 import { DEPARTMENTS } from '../../src/domain/vocabulary';
 import * as m from '../../src/workflows/messages';
 import { DAY, HOUR, MINUTE, REVIEWERS, rejection, type RegistrationCase, type RegistrationTestBed, startRegistrationTestBed, UNAVAILABLE_PARTNER } from './registrationTestBed';
+import { caseRuns, untilQuiet } from '../support/caseRuns';
+import { writeCaseHistories } from './caseTestBed';
 import { writeHistoryFile } from './support';
 
 let bed: RegistrationTestBed;
@@ -267,5 +269,39 @@ describe('cancellation', () => {
     const refused = await rejection(c.cancel('太晚了'));
     expect(refused.type).toBe(m.FAILURE_INVALID_STATE);
     expect(refused.details?.[0]).toEqual({ status: 'awaiting_delivery' });
+  });
+});
+
+describe('a long-lived registration case', () => {
+  it('continues as new (forced early) with its reviews, memory and numbering, and ends closed with one whole timeline', async () => {
+    const c = await bed.open(transferMissingTwo(), REVIEWERS, { continueAsNewAfterEvents: 25 });
+    const quiet = () => untilQuiet(bed.env.client, c.handle.workflowId);
+    await c.world.waitForEvent('documents_missing');
+    await quiet();
+    await c.supplement('sale_contract');
+    await quiet();
+    await c.supplement('tax_receipt');
+    await c.reviewsRequested();
+    await quiet();
+    for (const department of DEPARTMENTS) {
+      await c.review(department, true);
+      await quiet();
+    }
+    await c.world.waitForStatus('awaiting_delivery');
+    await quiet();
+    await c.delivered('窗口领证');
+    await quiet();
+    expect((await c.survey(5)).status).toBe('closed');
+    const final = await c.result();
+    expect(final).toMatchObject({ status: 'closed', outcome: 'satisfied', certificateNo: expect.stringMatching(CERTIFICATE_NO_PATTERN) });
+
+    const runs = await caseRuns(bed.env.client, c.handle.workflowId);
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    const seqs = c.world.timeline.map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(c.world.types().filter((t) => t === 'intake' || t === 'accepted')).toEqual(['intake', 'accepted']);
+    expect(c.world.events('review_requested')).toHaveLength(3);
+    expect(c.world.events('certificate_issued')).toHaveLength(1);
+    if (process.env.RECORD_HISTORIES === '1') await writeCaseHistories(bed.env, 'registration-continued-as-new', c.handle.workflowId);
   });
 });

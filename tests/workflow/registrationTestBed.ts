@@ -118,7 +118,7 @@ const SLA = resolveRegistrationSla([{
 export interface RegistrationTestBed {
   env: TestWorkflowEnvironment;
   advance(ms: number): Promise<void>;
-  open(intake: RegistrationIntake, reviewers?: Partial<Record<Department, string | null>>): Promise<RegistrationCase>;
+  open(intake: RegistrationIntake, reviewers?: Partial<Record<Department, string | null>>, opts?: { continueAsNewAfterEvents?: number }): Promise<RegistrationCase>;
   stop(): Promise<void>;
 }
 
@@ -128,10 +128,10 @@ export async function startRegistrationTestBed(): Promise<RegistrationTestBed> {
   return {
     env: bed.env,
     advance: (ms) => bed.advance(ms),
-    async open(intake, reviewers = REVIEWERS) {
+    async open(intake, reviewers = REVIEWERS, opts = {}) {
       const world = services.open(reviewers);
       const input: RegistrationWorkflowInput = {
-        caseId: world.caseId, intake, sla: SLA, openedBy: 'staff:window-1', openedAt: new Date(await bed.now()).toISOString(),
+        caseId: world.caseId, intake, sla: SLA, openedBy: 'staff:window-1', openedAt: new Date(await bed.now()).toISOString(), ...opts,
       };
       // Started as the API starts it: the same startCaseWorkflow, search attributes included.
       const handle = await bed.start('registration', input);
