@@ -114,7 +114,7 @@ export type StatusOf<T extends CaseType> = StatusesOf<CaseTypeDefs[T]> & string;
 export type ActionOf<T extends CaseType> = ActionsOf<CaseTypeDefs[T]> & string;
 
 const defs: Record<CaseType, CaseTypeDef> = CASE_TYPE_DEFS;
-const entries = Object.entries(defs) as [CaseType, CaseTypeDef][];
+const all = Object.values(defs);
 
 /** Whether `action` is allowed for a case of `type` in `status`. */
 export function allows<T extends CaseType>(type: T, status: StatusOf<T>, action: ActionOf<T>): boolean {
@@ -131,15 +131,7 @@ export const isTerminal = (type: CaseType, status: string): boolean => defs[type
 /** `service-request:<id>`, `registration:<id>`, ... */
 export const caseWorkflowId = (type: CaseType, caseId: string): string => `${defs[type].workflowIdPrefix}:${caseId}`;
 
-/** The case type and id of a case workflow id; null for another workflow. */
-export function parseCaseWorkflowId(workflowId: string): { type: CaseType; caseId: string } | null {
-  const colon = workflowId.indexOf(':');
-  const prefix = workflowId.slice(0, colon);
-  const found = entries.find(([, d]) => d.workflowIdPrefix === prefix);
-  return colon > 0 && found ? { type: found[0], caseId: workflowId.slice(colon + 1) } : null;
-}
-
-const union = (pick: (d: CaseTypeDef) => readonly string[]) => [...new Set(entries.flatMap(([, d]) => pick(d)))] as [string, ...string[]];
+const union = (pick: (d: CaseTypeDef) => readonly string[]) => [...new Set(all.flatMap(pick))] as [string, ...string[]];
 
 /** Every status a case of any type can be in. */
 export const ALL_CASE_STATUSES = union((d) => d.statuses);

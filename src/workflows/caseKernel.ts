@@ -17,7 +17,7 @@
  */
 import { allHandlersFinished, condition, log, makeContinueAsNewFunc, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CaseEvent, CaseRunInput, CaseSnapshot, KernelCarryOver } from '../domain/caseEvents';
-import { type ActionOf, allows, isTerminal, type StatusOf, statusesAllowing } from '../domain/caseTypes';
+import { type ActionOf, allows, isTerminal, type StatusOf } from '../domain/caseTypes';
 import type { CaseType } from '../domain/vocabulary';
 import { CaseRecorder } from './caseRecorder';
 import { resyncReadModel } from './messages';
@@ -116,11 +116,6 @@ export class CaseKernel<T extends CaseType, S extends { id: string; status: Stat
   require(action: ActionOf<T>, verb: string = action): void {
     const status = this.state.status;
     if (!allows(this.setup.type, status, action)) throw invalidState(status, `cannot ${verb} a case that is ${status}`);
-  }
-
-  /** The statuses in which `action` is allowed (for messages). */
-  statusesAllowing(action: ActionOf<T>): StatusOf<T>[] {
-    return statusesAllowing(this.setup.type, action);
   }
 
   get finished(): boolean {
