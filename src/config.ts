@@ -35,6 +35,11 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: duration.default(30_000),
   // Workflows a worker keeps in memory (~0.3-0.4 MB each); cases beyond it wait on the server and replay when woken. See BENCHMARKS.md.
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(100),
+  // Intake channels (docs/intake.md): public tracking look-ups per client address, the Open311 jurisdiction, imports.
+  TRACK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(30),
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  OPEN311_JURISDICTION: z.string().trim().min(1).default('gongjian'),
+  IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(16),
 });
 
 type Env = z.infer<typeof schema>;

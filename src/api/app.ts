@@ -20,6 +20,8 @@ import { registrationRoutes } from './routes/registrations';
 import { serviceRequestRoutes } from './routes/serviceRequests';
 import { slaPolicyRoutes } from './routes/slaPolicies';
 import { supervisionRoutes } from './routes/supervision';
+import { trackRoutes } from './routes/track';
+import { withTrackingCodes } from '../intake/trackingIntake';
 import { ApiRoutes } from './routing';
 import { z } from './zod';
 
@@ -43,6 +45,8 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   caseRoutes(routes, deps);
   supervisionRoutes(routes, deps);
   codecRoutes(routes, deps);
+  trackRoutes(routes, deps);
+  withTrackingCodes(routes, deps.pool);
   return routes;
 }
 

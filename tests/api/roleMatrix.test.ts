@@ -180,6 +180,12 @@ const MATRIX: Record<string, Entry> = {
   'GET /v1/timeouts': communityList('/v1/timeouts?within=P30D', ['admin', 'supervisor', 'staff']),
   'GET /v1/reports/summary': communityList('/v1/reports/summary', ['admin', 'supervisor']),
 
+  // Residents follow their cases without a key (an unknown code is a 404, "allowed").
+  'GET /v1/track/:code': { roles: 'public', probe: () => ({ path: '/v1/track/0123456789AB' }) },
+  'GET /track': { roles: 'public', probe: () => ({ path: '/track' }) },
+  'GET /track/:code': { roles: 'public', probe: () => ({ path: '/track/0123456789AB' }) },
+  'GET /track/assets/track.css': { roles: 'public', probe: () => ({ path: '/track/assets/track.css' }) },
+
   // The codec decrypts every community's payloads: keys limited to communities never may.
   'POST /codec/decode': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/decode', body: JUNK }), scope: { roles: ['supervisor'], outside: () => ({ path: '/codec/decode', body: { payloads: [] } }) } },
   'POST /codec/encode': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/encode', body: JUNK }), scope: { roles: ['supervisor'], outside: () => ({ path: '/codec/encode', body: { payloads: [] } }) } },
