@@ -180,6 +180,12 @@ const MATRIX: Record<string, Entry> = {
   'GET /v1/timeouts': communityList('/v1/timeouts?within=P30D', ['admin', 'supervisor', 'staff']),
   'GET /v1/reports/summary': communityList('/v1/reports/summary', ['admin', 'supervisor']),
 
+  // Imports: a junk body (not a file) is a 415 for permitted roles; templates and an unknown import change nothing.
+  'POST /v1/imports/service-requests': { roles: STAFF, probe: () => ({ path: '/v1/imports/service-requests', body: JUNK }) },
+  'POST /v1/imports/partners': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/imports/partners', body: JUNK }) },
+  'GET /v1/imports/:id': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/imports/no-such-import' }) },
+  'GET /v1/imports/:kind/template': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/imports/service-requests/template?format=csv' }) },
+
   // Residents follow their cases without a key (an unknown code is a 404, "allowed").
   'GET /v1/track/:code': { roles: 'public', probe: () => ({ path: '/v1/track/0123456789AB' }) },
   'GET /track': { roles: 'public', probe: () => ({ path: '/track' }) },
