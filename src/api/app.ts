@@ -22,6 +22,7 @@ import { slaPolicyRoutes } from './routes/slaPolicies';
 import { supervisionRoutes } from './routes/supervision';
 import { trackRoutes } from './routes/track';
 import { importRoutes } from './routes/imports';
+import { open311Routes } from './routes/open311';
 import { withTrackingCodes } from '../intake/trackingIntake';
 import { intakeBodies, isIntakeBody } from '../intake/uploads';
 import { ApiRoutes } from './routing';
@@ -49,6 +50,7 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   codecRoutes(routes, deps);
   trackRoutes(routes, deps);
   importRoutes(routes, deps);
+  open311Routes(routes, deps);
   withTrackingCodes(routes, deps.pool);
   return routes;
 }

@@ -192,6 +192,14 @@ const MATRIX: Record<string, Entry> = {
   'GET /track/:code': { roles: 'public', probe: () => ({ path: '/track/0123456789AB' }) },
   'GET /track/assets/track.css': { roles: 'public', probe: () => ({ path: '/track/assets/track.css' }) },
 
+  // Open311 is public by the spec; a POST authenticates by its own api_key field (tests/api/open311.test.ts).
+  'GET /open311/v2/services.:format': { roles: 'public', probe: () => ({ path: '/open311/v2/services.json' }) },
+  'GET /open311/v2/services/:code.:format': { roles: 'public', probe: () => ({ path: '/open311/v2/services/housing.json' }) },
+  'POST /open311/v2/requests.:format': { roles: 'public', probe: () => ({ path: '/open311/v2/requests.json', body: JUNK }) },
+  'GET /open311/v2/requests.:format': { roles: 'public', probe: () => ({ path: '/open311/v2/requests.json' }) },
+  'GET /open311/v2/requests/:id.:format': { roles: 'public', probe: (f) => ({ path: `/open311/v2/requests/${f.caseIn}.json` }) },
+  'GET /open311/v2/servicerequestupdates.:format': { roles: 'public', probe: () => ({ path: '/open311/v2/servicerequestupdates.json' }) },
+
   // The codec decrypts every community's payloads: keys limited to communities never may.
   'POST /codec/decode': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/decode', body: JUNK }), scope: { roles: ['supervisor'], outside: () => ({ path: '/codec/decode', body: { payloads: [] } }) } },
   'POST /codec/encode': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/encode', body: JUNK }), scope: { roles: ['supervisor'], outside: () => ({ path: '/codec/encode', body: { payloads: [] } }) } },
