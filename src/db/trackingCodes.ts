@@ -27,18 +27,22 @@ export async function issueTrackingCode(pool: Pool, caseId: string, caseType: st
   throw new Error(`could not issue a tracking code for case ${caseId}`);
 }
 
-/** Codes for many cases at once (an import): one statement; cases that have a code keep it. */
+/** Codes for many cases at once (an import): cases that have a code keep it, the others get one in one statement. */
 export async function issueTrackingCodes(pool: Pool, caseIds: string[], caseType: string): Promise<Map<string, string>> {
   const codes = new Map<string, string>();
+  const found = async (ids: string[]) => {
+    const { rows } = await pool.query<{ case_id: string; code: string }>(
+      'SELECT case_id, code FROM tracking_codes WHERE case_id = ANY ($1::text[])', [ids]);
+    for (const r of rows) codes.set(r.case_id, r.code);
+  };
+  await found(caseIds);
   for (let attempt = 0; attempt < 5 && codes.size < caseIds.length; attempt++) {
     const missing = caseIds.filter((id) => !codes.has(id));
     await pool.query(
       `INSERT INTO tracking_codes (code, case_id, case_type)
        SELECT t.code, t.case_id, $3::text FROM unnest($1::text[], $2::text[]) AS t(code, case_id)
        ON CONFLICT DO NOTHING`, [missing.map(() => newTrackingCode()), missing, caseType]);
-    const { rows } = await pool.query<{ case_id: string; code: string }>(
-      'SELECT case_id, code FROM tracking_codes WHERE case_id = ANY ($1::text[])', [missing]);
-    for (const r of rows) codes.set(r.case_id, r.code);
+    await found(missing);
   }
   return codes;
 }
