@@ -88,8 +88,11 @@ it('follows a service request through every state without a resident string in a
 
   await act(partner.key, id, 'accept', {});
   await act(partner.key, id, 'progress', { note: secret(`已联系赵阿姨家属${uniq()}`) });
-  const serving = await trackedStatus(code, 'in_progress');
-  expect(serving.steps.map((s: { key: string }) => s.key)).toEqual(expect.arrayContaining(['accepted', 'progress']));
+  // The progress note is written by the worker after the update answers: wait for its step.
+  const serving = await eventually(async () => (await track(code)).body, {
+    accept: (b) => b?.status === 'in_progress' && b.steps.some((s: { key: string }) => s.key === 'progress'), what: 'the progress step',
+  });
+  expect(serving.steps.map((s: { key: string }) => s.key)).toEqual(['intake', 'dispatched', 'accepted', 'progress']);
   await act(partner.key, id, 'complete', { note: secret(`更换了三楼的水管${uniq()}`), hoursSpent: 2 });
   await trackedStatus(code, 'awaiting_follow_up');
   await act(staff, id, 'follow-up', { resolved: true, note: secret(`回访时赵阿姨表示满意${uniq()}`) });
