@@ -19,6 +19,15 @@ export const rowIdempotencyKey = (fileHash: string, row: number) => `import-${fi
 export const importCaseIds = (p: Principal, fileHash: string, rows: { row: number; body: ServiceRequestBody }[]) =>
   rows.map((r) => caseIntake('service_request', p, rowIdempotencyKey(fileHash, r.row), r.body).caseId);
 
+/**
+ * What the intake handler reads of its request, for a call made from inside the process: the
+ * headers (by any of Express's accessors), nothing else.
+ */
+export function intakeRequest(headers: Record<string, string>): Request {
+  const header = (name: string) => headers[name.toLowerCase()];
+  return { headers, header, get: header } as unknown as Request;
+}
+
 /** Imports this process is running now, so a re-post while it runs does not start a second runner. */
 export const runningHere = new Set<string>();
 
@@ -38,7 +47,7 @@ export async function runNeedsListImport(opts: {
     while (failure === null && next < rows.length) {
       const { row, body } = rows[next++];
       const key = rowIdempotencyKey(fileHash, row);
-      const req = { header: (name: string) => (name.toLowerCase() === 'idempotency-key' ? key : undefined) } as unknown as Request;
+      const req = intakeRequest({ 'idempotency-key': key });
       try {
         await intake.handler({ body, query: undefined, params: undefined, principal, req, res: {} as Response });
       } catch (err) {

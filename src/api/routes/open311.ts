@@ -6,6 +6,7 @@
  */
 import type { Request, Response } from 'express';
 import { isClosedStatus, type PublicRequestRow, publicRequests, requestUpdates } from '../../db/open311';
+import { intakeRequest } from '../../intake/importRunner';
 import { groupedCode } from '../../intake/trackingCode';
 import { type Lang, phrase, pickLang, STATUS_LABELS, STEP_LABELS } from '../../intake/trackMessages';
 import { errorReply, type Format, list, Open311Error, open311Error, serviceDefinitionReply, w3 } from '../../open311/format';
@@ -97,7 +98,7 @@ export function open311Routes(routes: ApiRoutes, { pool, config, temporal }: Api
       }));
     }
     const intake = routes.routes.find((r) => r.method === 'post' && r.path === '/v1/service-requests')!;
-    const reply = await intake.handler({ body: parsed.data, query: undefined, params: undefined, principal, req: { header: () => undefined } as unknown as Request, res });
+    const reply = await intake.handler({ body: parsed.data, query: undefined, params: undefined, principal, req: intakeRequest({}), res });
     const opened = reply.body as { id: string; trackingCode?: string };
     res.locals.caseId = opened.id;
     const lang = langOf(req);
