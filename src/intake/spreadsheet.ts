@@ -71,6 +71,9 @@ function toTable(rows: { row: number; cells: string[] }[]): Table {
     throw badRequest('the header row is missing', [{ path: 'row 1', message: 'row 1 names the columns' }]);
   }
   const header = first.cells;
+  // Postgres text cannot hold U+0000: refused here, it is a 400; let through, a case whose read-model writes fail.
+  const nul = rows.flatMap((r) => r.cells.flatMap((c, i) => (c.includes('\u0000') ? [{ path: `row ${r.row}.${header[i] || i + 1}`, message: 'must not contain the NUL character (U+0000)' }] : [])));
+  if (nul.length) throw badRequest(`${nul.length} cell(s) contain the NUL character`, nul.slice(0, 1000));
   const data = rows.slice(1).filter((r) => r.cells.some((c) => c !== ''));
   if (data.length === 0) throw badRequest('the file has no data rows', [{ path: 'row 2', message: 'no row below the header has a value' }]);
   const wide = data.find((r) => r.cells.slice(header.length).some((c) => c !== ''));

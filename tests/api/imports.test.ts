@@ -126,6 +126,10 @@ it('names broken CSV quoting, a bad header and an empty workbook, and refuses ot
   const notZip = await upload('/v1/imports/service-requests', Buffer.from('PK\x03\x04 not really a zip'), XLSX);
   expect(notZip.status).toBe(400);
 
+  const nul = await upload('/v1/imports/service-requests', `姓名,电话,社区,类别,描述\n王\u0000,13904374001,c,住,x\n`, CSV);
+  expect(nul.status).toBe(400);
+  expect(nul.body.errors[0].path).toBe('row 2.姓名');
+
   const gbk = await upload('/v1/imports/service-requests', Buffer.from([0xd0, 0xd5, 0xc3, 0xfb, 0x0a]), CSV);
   expect(gbk.status).toBe(400);
   expect(gbk.body.errors[0].message).toContain('UTF-8');

@@ -139,6 +139,7 @@ it('refuses bad posts in the spec\'s error shape and opens nothing', async () =>
     [{ ...filing(), phone: 'call me' }, 400, /^phone:/],
     [{ ...filing(), 'attribute[community]': '' }, 400, /attribute\[community\]/],
     [{ ...filing(), jurisdiction_id: 'elsewhere' }, 404, /jurisdiction/],
+    [{ ...filing(), description: 'leak\u0000' }, 400, /NUL/],
   ];
   for (const [fields, status, message] of cases) {
     const res = await post(fields);
@@ -149,6 +150,8 @@ it('refuses bad posts in the spec\'s error shape and opens nothing', async () =>
   const asXml = await post(noKey, 'xml');
   expect(xml.parse(asXml.text).errors.error[0]).toMatchObject({ code: '403' });
   expect((await get('requests.json?start_date=yesterday')).status).toBe(400);
+  expect((await get('requests.json?service_request_id=a%00b')).status).toBe(400);
+  expect((await get('requests/a%00b.json')).status).toBe(400);
   expect((await get('requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-12-01T00:00:00Z')).status).toBe(400);
   expect(await casesHere()).toBe(before);
 });

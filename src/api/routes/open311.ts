@@ -46,6 +46,8 @@ export function open311Routes(routes: ApiRoutes, { pool, config, temporal }: Api
         const format: Format = req.params.format === 'xml' ? 'xml' : 'json';
         try {
           if (req.params.format !== 'json' && req.params.format !== 'xml') throw open311Error(404, `format ${req.params.format} is not served: use .json or .xml`);
+          const nul = [req.query, req.body ?? {}, req.params].flatMap((o) => Object.entries(o as Record<string, unknown>)).find(([k, v]) => `${k}${v}`.includes('\u0000'));
+          if (nul) throw open311Error(400, `${nul[0]} must not contain the NUL character (U+0000)`);
           const jurisdiction = str(req.query.jurisdiction_id) ?? str((req.body as Record<string, unknown> | undefined)?.jurisdiction_id);
           if (jurisdiction !== undefined && jurisdiction !== config.OPEN311_JURISDICTION) throw open311Error(404, `jurisdiction_id ${jurisdiction} is not served here`);
           return await run(req, res, format);
