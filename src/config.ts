@@ -37,6 +37,11 @@ const schema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(100),
   // Cases opened by this API continue as new once a run's history has this many events (besides when Temporal suggests it). docs/case-kernel.md.
   CASE_CONTINUE_AS_NEW_AFTER_EVENTS: z.coerce.number().int().min(100).max(50_000).optional(),
+  // Intake channels (docs/intake.md): public tracking look-ups per client address, the Open311 jurisdiction, imports.
+  TRACK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(30),
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  OPEN311_JURISDICTION: z.string().trim().min(1).default('gongjian'),
+  IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(16),
 });
 
 type Env = z.infer<typeof schema>;

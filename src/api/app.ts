@@ -20,6 +20,11 @@ import { registrationRoutes } from './routes/registrations';
 import { serviceRequestRoutes } from './routes/serviceRequests';
 import { slaPolicyRoutes } from './routes/slaPolicies';
 import { supervisionRoutes } from './routes/supervision';
+import { trackRoutes } from './routes/track';
+import { importRoutes } from './routes/imports';
+import { open311Routes } from './routes/open311';
+import { withTrackingCodes } from '../intake/trackingIntake';
+import { intakeBodies, isIntakeBody } from '../intake/uploads';
 import { ApiRoutes } from './routing';
 import { z } from './zod';
 
@@ -43,6 +48,10 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   caseRoutes(routes, deps);
   supervisionRoutes(routes, deps);
   codecRoutes(routes, deps);
+  trackRoutes(routes, deps);
+  importRoutes(routes, deps);
+  open311Routes(routes, deps);
+  withTrackingCodes(routes, deps.pool);
   return routes;
 }
 
@@ -92,10 +101,11 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
   // Swagger UI needs inline styles and its own scripts; relax CSP on /docs only.
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: API_INFO.title }));
   app.use(helmet());
+  app.use(intakeBodies()); // CSV/.xlsx on the import routes, form posts on Open311 only (docs/intake.md)
   app.use(express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] }));
   app.use((req, _res, next) => {
     // A write must say it sends JSON; anything else is refused rather than silently ignored.
-    if (['POST', 'PUT', 'PATCH'].includes(req.method) && req.headers['content-length'] !== '0' && req.headers['content-type'] && !req.is('application/json') && !req.is('application/*+json')) {
+    if (['POST', 'PUT', 'PATCH'].includes(req.method) && req.headers['content-length'] !== '0' && req.headers['content-type'] && !req.is('application/json') && !req.is('application/*+json') && !isIntakeBody(req)) {
       return next(new HttpProblem(415, 'Unsupported media type', 'send the body as application/json'));
     }
     next();

@@ -130,6 +130,9 @@ export class ApiRoutes {
           r.content = { 'application/problem+json': r.content['application/json'] };
         }
       }
+      // A route that reads its path parameters itself (no schema) still declares them.
+      const pathParams = spec.params ?? (/:\w/.test(spec.path)
+        ? z.object(Object.fromEntries([...spec.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => [m[1], z.string()]))) : undefined);
       registry.registerPath({
         method: spec.method,
         path: toOpenApiPath(spec.path),
@@ -139,7 +142,7 @@ export class ApiRoutes {
         tags: [spec.tag],
         security: spec.roles === 'public' ? [] : [{ apiKey: [] }],
         request: {
-          ...(spec.params ? { params: spec.params as never } : {}),
+          ...(pathParams ? { params: pathParams as never } : {}),
           ...(spec.query ? { query: spec.query as never } : {}),
           ...(spec.body ? { body: { required: !spec.body.safeParse(undefined).success, content: { 'application/json': { schema: spec.body } } } } : {}),
         },

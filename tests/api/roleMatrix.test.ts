@@ -180,6 +180,26 @@ const MATRIX: Record<string, Entry> = {
   'GET /v1/timeouts': communityList('/v1/timeouts?within=P30D', ['admin', 'supervisor', 'staff']),
   'GET /v1/reports/summary': communityList('/v1/reports/summary', ['admin', 'supervisor']),
 
+  // Imports: a junk body (not a file) is a 415 for permitted roles; templates and an unknown import change nothing.
+  'POST /v1/imports/service-requests': { roles: STAFF, probe: () => ({ path: '/v1/imports/service-requests', body: JUNK }) },
+  'POST /v1/imports/partners': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/imports/partners', body: JUNK }) },
+  'GET /v1/imports/:id': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/imports/no-such-import' }) },
+  'GET /v1/imports/:kind/template': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/imports/service-requests/template?format=csv' }) },
+
+  // Residents follow their cases without a key (an unknown code is a 404, "allowed").
+  'GET /v1/track/:code': { roles: 'public', probe: () => ({ path: '/v1/track/0123456789AB' }) },
+  'GET /track': { roles: 'public', probe: () => ({ path: '/track' }) },
+  'GET /track/:code': { roles: 'public', probe: () => ({ path: '/track/0123456789AB' }) },
+  'GET /track/assets/track.css': { roles: 'public', probe: () => ({ path: '/track/assets/track.css' }) },
+
+  // Open311 is public by the spec; a POST authenticates by its own api_key field (tests/api/open311.test.ts).
+  'GET /open311/v2/services.:format': { roles: 'public', probe: () => ({ path: '/open311/v2/services.json' }) },
+  'GET /open311/v2/services/:code.:format': { roles: 'public', probe: () => ({ path: '/open311/v2/services/housing.json' }) },
+  'POST /open311/v2/requests.:format': { roles: 'public', probe: () => ({ path: '/open311/v2/requests.json', body: JUNK }) },
+  'GET /open311/v2/requests.:format': { roles: 'public', probe: () => ({ path: '/open311/v2/requests.json' }) },
+  'GET /open311/v2/requests/:id.:format': { roles: 'public', probe: (f) => ({ path: `/open311/v2/requests/${f.caseIn}.json` }) },
+  'GET /open311/v2/servicerequestupdates.:format': { roles: 'public', probe: () => ({ path: '/open311/v2/servicerequestupdates.json' }) },
+
   // The codec decrypts every community's payloads: keys limited to communities never may.
   'POST /codec/decode': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/decode', body: JUNK }), scope: { roles: ['supervisor'], outside: () => ({ path: '/codec/decode', body: { payloads: [] } }) } },
   'POST /codec/encode': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/encode', body: JUNK }), scope: { roles: ['supervisor'], outside: () => ({ path: '/codec/encode', body: { payloads: [] } }) } },

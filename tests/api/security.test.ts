@@ -106,7 +106,11 @@ describe('abuse limits', () => {
 
   it('declares a strict body on every write, so unknown fields are refused everywhere', () => {
     const routes = buildRoutes({ config: sys.config, pool: sys.pool, temporal: sys.client, log: createLogger('silent', 't') }).routes;
-    const writes = routes.filter((r) => ['post', 'put', 'patch'].includes(r.method));
+    // Bodies that are not JSON are read by their own parsers and checked field by field there:
+    // the CSV/.xlsx uploads (tests/api/imports.test.ts) and Open311's form post, whose spec lets
+    // clients send fields we do not use (tests/api/open311.test.ts).
+    const notJson = new Set(['/v1/imports/service-requests', '/v1/imports/partners', '/open311/v2/requests.:format']);
+    const writes = routes.filter((r) => ['post', 'put', 'patch'].includes(r.method) && !notJson.has(r.path));
     expect(writes.length).toBeGreaterThan(10);
     const lax = writes.filter((r) => {
       const result = r.body?.safeParse({ surpriseField: 1 });

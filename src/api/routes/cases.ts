@@ -3,6 +3,7 @@ import { caseCommunity, caseTimeline, listCases } from '../../db/caseViews';
 import { decodeCursor, encodeCursor } from '../../db/cursor';
 import { CASE_CATEGORIES, CASE_STATUSES } from '../../domain/supervision';
 import { CASE_TYPES } from '../../domain/vocabulary';
+import { exportCases, exportFormat } from '../../intake/caseExport';
 import { inCommunityScope } from '../auth';
 import type { ApiDeps } from '../deps';
 import { forbidden, notFound } from '../problem';
@@ -39,8 +40,10 @@ export function caseRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
     summary: 'Cases of both types, newest first, filtered; scoped keys see their communities only',
     query: CaseQuery,
     responses: { 200: { description: 'a page of cases', schema: z.object({ items: z.array(CaseSummary), nextCursor: z.string().nullable() }) } },
-    handler: async ({ query, principal }) => {
+    handler: async ({ query, principal, req }) => {
       const scope = communityScope(principal, query.community);
+      const format = exportFormat(req); // Accept: text/csv or .xlsx: every matching case as a file (docs/intake.md)
+      if (format) return exportCases(pool, { ...query, scope }, format);
       const after = decodeCursor(query.cursor, ['createdAt', 'id'] as const);
       if (after === 'invalid' || (after && Number.isNaN(Date.parse(after.createdAt)))) throw invalidCursor();
       const { items, cursor } = await listCases(pool, { ...query, scope, after });

@@ -1,0 +1,37 @@
+/**
+ * Every intake route answers with the new case's tracking code. Applied to the route table
+ * (not inside each route) so a case type added later gets codes by being listed here.
+ */
+import type { Pool } from 'pg';
+import { issueTrackingCode } from '../db/trackingCodes';
+import type { ApiRoutes } from '../api/routing';
+import { z } from '../api/zod';
+
+/** Intake route -> the case type of what it opens. */
+export const INTAKE_ROUTES: Record<string, string> = {
+  '/v1/service-requests': 'service_request',
+  '/v1/registrations': 'registration',
+  '/v1/care-plans': 'care_plan',
+};
+
+export function withTrackingCodes(routes: ApiRoutes, pool: Pool): void {
+  for (const spec of routes.routes) {
+    const caseType = INTAKE_ROUTES[spec.path];
+    if (spec.method !== 'post' || !caseType) continue;
+    const handler = spec.handler;
+    spec.handler = async (ctx) => {
+      const reply = await handler(ctx);
+      const body = reply.body as { id?: unknown } | undefined;
+      if ((reply.status === 201 || reply.status === 200) && body && typeof body.id === 'string') {
+        reply.body = { ...body, trackingCode: await issueTrackingCode(pool, body.id, caseType) };
+      }
+      return reply;
+    };
+    for (const status of [200, 201]) {
+      const r = spec.responses[status];
+      if (r?.schema instanceof z.ZodObject) {
+        r.schema = r.schema.extend({ trackingCode: z.string().openapi({ description: 'For the resident: GET /v1/track/{code}, the page /track/{code}' }) });
+      }
+    }
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Tracking codes through the real system: every case type gets one at intake (the same one
+ * on an idempotent repeat), GET /v1/track/{code} follows the case through its states, and no
+ * answer (JSON or page) ever carries a string the resident or staff typed about them.
+ */
+import { randomUUID } from 'node:crypto';
+import { DEPARTMENTS } from '../../src/domain/vocabulary';
+import { eventually } from '../support/eventually';
+import { startExtraApi } from '../support/extraApi';
+import { type PartnerSimulator, startPartnerSimulator } from '../support/partnerSimulator';
+import { startTestSystem, type TestSystem } from '../support/system';
+
+let sys: TestSystem;
+let staff: string;
+let sim: PartnerSimulator;
+let partner: { id: string; key: string };
+const uniq = () => randomUUID().slice(0, 6);
+
+/** Every personal string of this file's cases: none may appear in any tracking answer. */
+const secrets: string[] = [];
+const secret = (s: string) => { secrets.push(s); return s; };
+
+beforeAll(async () => {
+  sys = await startTestSystem({ TRACK_RATE_LIMIT_PER_MINUTE: '0' });
+  staff = await sys.createKey('staff');
+  sim = await startPartnerSimulator();
+  partner = await sys.createPartner({ name: '南湖物业服务中心', categories: ['housing'], communities: [sys.community], capacity: 50, webhookUrl: sim.url, webhookSecret: sim.secret });
+  for (const d of DEPARTMENTS) {
+    await sys.createPartner({ name: `辽源市${d}局`, kind: 'department', department: d, categories: [], communities: [sys.community], webhookUrl: sim.url, webhookSecret: sim.secret });
+  }
+});
+afterAll(async () => {
+  await sim?.stop();
+  await sys?.stop();
+});
+
+function serviceRequest() {
+  const u = uniq();
+  return {
+    resident: {
+      name: secret(`赵秀英${u}`), phone: secret(`1390437${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}`),
+      community: sys.community, compound: secret(`幸福里小区${u}`), grid: secret(`第${u}网格`), address: secret(`龙山区向阳街${u}号`),
+    },
+    category: 'housing', description: secret(`卫生间漏水已三天${u}`), urgency: 'normal', channel: 'home_visit',
+  };
+}
+
+/** The answer by code, with the privacy check on every one. */
+async function track(code: string, headers: Record<string, string> = {}) {
+  const res = await sys.call('GET', `/v1/track/${code}`, { key: '', headers });
+  const text = JSON.stringify(res.body);
+  for (const s of secrets) expect(text).not.toContain(s);
+  return res;
+}
+const trackedStatus = (code: string, status: string) =>
+  eventually(async () => (await track(code)).body, { accept: (b) => b?.status === status, what: `tracked status ${status}` });
+
+const act = async (key: string, id: string, action: string, body: unknown) => {
+  const res = await sys.call('POST', `/v1/service-requests/${id}/${action}`, { key, body });
+  expect(res.status).toBe(200);
+};
+
+it('gives a service request a code of 12 unambiguous characters, and the same one on an idempotent repeat', async () => {
+  const body = serviceRequest();
+  const headers = { 'Idempotency-Key': `track-${uniq()}` };
+  const first = await sys.call('POST', '/v1/service-requests', { key: staff, body, headers });
+  expect(first.status).toBe(201);
+  expect(first.body.trackingCode).toMatch(/^[0-9A-HJKMNP-TV-Z]{12}$/);
+  const again = await sys.call('POST', '/v1/service-requests', { key: staff, body, headers });
+  expect(again.status).toBe(200);
+  expect(again.body.trackingCode).toBe(first.body.trackingCode);
+  const other = await sys.call('POST', '/v1/service-requests', { key: staff, body: serviceRequest() });
+  expect(other.body.trackingCode).not.toBe(first.body.trackingCode);
+});
+
+it('follows a service request through every state without a resident string in any answer', async () => {
+  const opened = await sys.call('POST', '/v1/service-requests', { key: staff, body: serviceRequest() });
+  const { id, trackingCode: code } = opened.body;
+  const early = await track(code);
+  expect(early.status).toBe(200);
+  expect(early.body.caseType).toBe('service_request');
+
+  const waiting = await trackedStatus(code, 'awaiting_ack');
+  expect(waiting.statusLabel).toBe('等待服务单位接单');
+  expect(waiting.partnerName).toBe('南湖物业服务中心');
+  expect(Date.parse(waiting.expectedBy)).toBeGreaterThan(Date.now());
+  expect(waiting.steps.map((s: { key: string }) => s.key)).toEqual(['intake', 'dispatched']);
+
+  await act(partner.key, id, 'accept', {});
+  await act(partner.key, id, 'progress', { note: secret(`已联系赵阿姨家属${uniq()}`) });
+  // The progress note is written by the worker after the update answers: wait for its step.
+  const serving = await eventually(async () => (await track(code)).body, {
+    accept: (b) => b?.status === 'in_progress' && b.steps.some((s: { key: string }) => s.key === 'progress'), what: 'the progress step',
+  });
+  expect(serving.steps.map((s: { key: string }) => s.key)).toEqual(['intake', 'dispatched', 'accepted', 'progress']);
+  await act(partner.key, id, 'complete', { note: secret(`更换了三楼的水管${uniq()}`), hoursSpent: 2 });
+  await trackedStatus(code, 'awaiting_follow_up');
+  await act(staff, id, 'follow-up', { resolved: true, note: secret(`回访时赵阿姨表示满意${uniq()}`) });
+  await trackedStatus(code, 'awaiting_survey');
+  await act(staff, id, 'survey', { score: 5, comment: secret(`师傅很耐心${uniq()}`) });
+  const closed = await trackedStatus(code, 'closed');
+  expect(closed.expectedBy).toBeUndefined();
+  expect(closed.steps.at(-1).key).toBe('closed');
+
+  const en = await track(code, { 'Accept-Language': 'en-GB,en;q=0.9,zh;q=0.5' });
+  expect(en.body.statusLabel).toBe('Closed');
+  expect((await track(`${code}?lang=zh-CN`, { 'Accept-Language': 'en' })).body.statusLabel).toBe('已办结');
+  // Typed as printed (groups of four), in lower case: the same case.
+  expect((await track(`${code.slice(0, 4)}-${code.slice(4, 8)}-${code.slice(8)}`.toLowerCase())).body.status).toBe('closed');
+});
+
+it('tracks a cancelled request and registrations (awaiting documents, withdrawn) the same way', async () => {
+  const opened = await sys.call('POST', '/v1/service-requests', { key: staff, body: serviceRequest() });
+  await act(staff, opened.body.id, 'cancel', { reason: secret(`居民赵女士已自行修好${uniq()}`) });
+  expect((await trackedStatus(opened.body.trackingCode, 'cancelled')).statusLabel).toBe('已撤销');
+
+  const u = uniq();
+  const reg = await sys.call('POST', '/v1/registrations', {
+    key: staff,
+    body: {
+      applicants: [{ name: secret(`钱国栋${u}`), idNumber: secret(`22040219800101${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}`), phone: secret(`1350437${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}`) }],
+      property: { address: secret(`辽源市龙山区人民大街${u}号`), unitNo: secret(`${u}-2-101`) },
+      businessType: 'transfer', documents: ['applicant_id'], delivery: 'window', community: sys.community,
+    },
+  });
+  expect(reg.status).toBe(201);
+  expect(reg.body.trackingCode).toMatch(/^[0-9A-HJKMNP-TV-Z]{12}$/);
+  const waiting = await trackedStatus(reg.body.trackingCode, 'awaiting_documents');
+  expect(waiting.caseType).toBe('registration');
+  expect(waiting.statusLabel).toBe('等待补充材料');
+  expect(waiting.steps.map((s: { key: string }) => s.key)).toContain('documents_missing');
+  const withdrawn = await sys.call('POST', `/v1/registrations/${reg.body.id}/cancel`, { key: staff, body: { reason: secret(`申请人钱先生改日再来${u}`) } });
+  expect(withdrawn.status).toBe(200);
+  expect((await trackedStatus(reg.body.trackingCode, 'withdrawn')).statusLabel).toBe('已撤回');
+});
+
+it('answers an unknown code and a malformed one with the same 404', async () => {
+  const answers = await Promise.all(['0123456789AB', 'abc', 'x'.repeat(300), '%00', 'ILOU-ILOU-ILOU', '..%2F..%2Fetc'].map((c) => track(c)));
+  for (const a of answers) {
+    expect(a.status).toBe(404);
+    expect(a.body).toEqual(answers[0].body);
+  }
+});
+
+it('serves the resident pages: a form, and the case with a QR receipt, under a strict CSP', async () => {
+  const opened = await sys.call('POST', '/v1/service-requests', { key: staff, body: serviceRequest() });
+  const code = opened.body.trackingCode as string;
+  await trackedStatus(code, 'awaiting_ack');
+  const form = await fetch(`${sys.url}/track`, { headers: { 'Accept-Language': 'en' } });
+  expect(form.status).toBe(200);
+  expect(form.headers.get('content-security-policy')).toContain("default-src 'none'");
+  expect(await form.text()).toContain('Enter the tracking code');
+
+  const redirect = await fetch(`${sys.url}/track?code=${code.toLowerCase()}`, { redirect: 'manual' });
+  expect(redirect.status).toBe(303);
+  expect(redirect.headers.get('location')).toBe(`/track/${code}?lang=zh-CN`);
+
+  const page = await fetch(`${sys.url}/track/${code}`);
+  expect(page.status).toBe(200);
+  expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+  const html = await page.text();
+  expect(html).toContain('<svg');
+  expect(html).toContain('等待服务单位接单');
+  expect(html).toContain(`${code.slice(0, 4)}-${code.slice(4, 8)}-${code.slice(8)}`);
+  expect(html).not.toMatch(/<script|(src|href)="https?:/);
+  for (const s of secrets) expect(html).not.toContain(s);
+  expect((await fetch(`${sys.url}/track/NOPE`)).status).toBe(404);
+  const css = await fetch(`${sys.url}/track/assets/track.css`);
+  expect(css.headers.get('content-type')).toContain('text/css');
+});
+
+it('limits look-ups per client address more strictly than the API', async () => {
+  const api = await startExtraApi(sys, { TRACK_RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_PER_IP_PER_MINUTE: '1000' });
+  try {
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await api.call('GET', '/v1/track/0123456789AB')).status);
+    expect(statuses).toEqual([404, 404, 404, 429, 429]);
+    expect((await api.call('GET', '/healthz')).status).toBe(200);
+  } finally {
+    await api.stop();
+  }
+});
