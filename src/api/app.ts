@@ -1,4 +1,4 @@
-/** The Express app: security headers, body limits, metrics, audit, the routes of API.md, problem+json errors. */
+/** The Express app: security headers, body limits, metrics, audit, the routes of docs/api.md, problem+json errors. */
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';

@@ -1,4 +1,4 @@
-/** Request and response schemas of API.md, shared by validation and the OpenAPI document. */
+/** Request and response schemas of docs/api.md, shared by validation and the OpenAPI document. */
 import { parseIsoDuration } from '../domain/duration';
 import { SERVICE_REQUEST_OUTCOMES, SERVICE_REQUEST_STATUSES } from '../domain/serviceRequest';
 import {

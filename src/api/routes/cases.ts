@@ -1,4 +1,4 @@
-/** Supervisor views of API.md over both case types: the filtered case list and one case's timeline. */
+/** Supervisor views of docs/api.md over both case types: the filtered case list and one case's timeline. */
 import { caseCommunity, caseTimeline, listCases } from '../../db/caseViews';
 import { decodeCursor, encodeCursor } from '../../db/cursor';
 import { CASE_CATEGORIES, CASE_STATUSES } from '../../domain/supervision';

@@ -1,4 +1,4 @@
-/** Supervisor views of API.md: open deadlines across both case types, and the summary report. */
+/** Supervisor views of docs/api.md: open deadlines across both case types, and the summary report. */
 import { decodeCursor, encodeCursor } from '../../db/cursor';
 import { summarize } from '../../db/reports';
 import { listOpenDeadlines } from '../../db/timeouts';
