@@ -6,6 +6,7 @@ import { isConnectionError } from '../db/pool';
 import { auditMiddleware, AuditWriter } from './audit';
 import { createAuthenticator } from './auth';
 import type { ApiDeps } from './deps';
+import { refuseDeepJson } from './jsonDepth';
 import { createMetrics } from './metrics';
 import { rateLimitMiddleware } from './rateLimit';
 import { requestLogMiddleware } from './requestLog';
@@ -92,7 +93,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
   // Swagger UI needs inline styles and its own scripts; relax CSP on /docs only.
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: API_INFO.title }));
   app.use(helmet());
-  app.use(express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'], verify: refuseDeepJson }));
   app.use((req, _res, next) => {
     // A write must say it sends JSON; anything else is refused rather than silently ignored.
     if (['POST', 'PUT', 'PATCH'].includes(req.method) && req.headers['content-length'] !== '0' && req.headers['content-type'] && !req.is('application/json') && !req.is('application/*+json')) {

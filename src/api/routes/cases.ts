@@ -41,7 +41,7 @@ export function caseRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
     responses: { 200: { description: 'a page of cases', schema: z.object({ items: z.array(CaseSummary), nextCursor: z.string().nullable() }) } },
     handler: async ({ query, principal }) => {
       const scope = communityScope(principal, query.community);
-      const after = decodeCursor(query.cursor, ['createdAt', 'id'] as const);
+      const after = decodeCursor(query.cursor, { createdAt: 'instant', id: 'text' });
       if (after === 'invalid' || (after && Number.isNaN(Date.parse(after.createdAt)))) throw invalidCursor();
       const { items, cursor } = await listCases(pool, { ...query, scope, after });
       return { status: 200, body: { items, nextCursor: cursor ? encodeCursor(cursor) : null } };
