@@ -42,6 +42,8 @@ const schema = z.object({
   PUBLIC_BASE_URL: z.string().url().optional(),
   OPEN311_JURISDICTION: z.string().trim().min(1).default('gongjian'),
   IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(16),
+  // The worker's Prometheus exporter (SDK and domain metrics), on HOST; 0 turns it off. README "Observing the workers".
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 
 type Env = z.infer<typeof schema>;
@@ -69,6 +71,7 @@ const HINTS: Record<string, string> = {
   LOG_LEVEL: 'set LOG_LEVEL to one of fatal, error, warn, info, debug, trace, silent',
   RATE_LIMIT_PER_MINUTE: 'set RATE_LIMIT_PER_MINUTE to requests per minute per API key (0 turns the limit off)',
   RATE_LIMIT_PER_IP_PER_MINUTE: 'set RATE_LIMIT_PER_IP_PER_MINUTE to requests per minute per client address (0 turns the limit off)',
+  WORKER_METRICS_PORT: 'set WORKER_METRICS_PORT to a TCP port for the worker metrics, or 0 to turn them off',
   API_KEY_CACHE_MS: 'set API_KEY_CACHE_MS to milliseconds from 0 (look every key up on every request) to 60000',
 };
 

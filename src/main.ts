@@ -18,6 +18,7 @@ import { createLogger } from './logger';
 import { closeServer, startApi } from './server';
 import { payloadCodecFor } from './temporal/codec';
 import { connectClient, connectWorker } from './temporal/connection';
+import { installWorkerRuntime } from './temporal/runtime';
 import { createCaseWorker } from './worker';
 
 const PROJECT_ROOT = resolve(__dirname, '..');
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
 
     const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
     stops.push(() => connection.close());
+    const workerMetrics = installWorkerRuntime({ log, metricsHost: config.HOST, metricsPort: config.WORKER_METRICS_PORT });
     const workerConnection = await connectWorker(temporalAddress);
     stops.push(() => workerConnection.close());
     const worker = await createCaseWorker({ config, connection: workerConnection, pool });
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
       `  API          ${api.url}`,
       `  API docs     ${api.url}/docs`,
       `  OpenAPI      ${api.url}/openapi.json`,
+      `  Metrics      ${api.url}/metrics (API), ${workerMetrics ? `http://${workerMetrics}/metrics` : 'off'} (worker)`,
       `  Temporal UI  ${uiUrl ?? '(external cluster: use its own UI)'}`,
       `  Temporal     ${temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE}, task queue ${config.TEMPORAL_TASK_QUEUE})`,
       `  Postgres     ${config.DATABASE_URL ? 'DATABASE_URL' : `embedded, data in ${join(dataDir, 'pg')}`}`,

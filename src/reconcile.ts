@@ -5,7 +5,9 @@
  *   npm run reconcile -- [--dry-run] [--closed-within P7D] [--community <name>] [--task-queue <name>] [--verbose]
  *
  * Exit status: 0 when everything checked is (now) in line, 2 when drift remains or
- * workflows could not be asked, 1 on a configuration or connection error.
+ * workflows could not be asked, 3 when Postgres refused a case's data (SQLSTATE class 22:
+ * no retry can store it, it needs fixing by hand; wins over 2), 1 on a configuration or
+ * connection error.
  */
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig, requireServices } from './config';
@@ -39,13 +41,18 @@ function parseCli(argv: string[]) {
 
 export function formatSummary(s: ReconcileSummary, verbose: boolean): string {
   const lines = [
-    `checked ${s.checked}, in sync ${s.inSync}, drifted ${s.drifted}, repaired ${s.repaired}, unrepaired ${s.unrepaired}, busy ${s.busy}, unreachable ${s.unreachable}`,
+    `checked ${s.checked}, in sync ${s.inSync}, drifted ${s.drifted}, repaired ${s.repaired}, unrepaired ${s.unrepaired}, busy ${s.busy}, unreachable ${s.unreachable}, rejected ${s.rejected}`,
   ];
   for (const c of s.cases) {
     if (c.outcome === 'in_sync' && !verbose) continue;
-    lines.push(`  ${c.outcome.padEnd(11)} ${c.running ? 'running' : 'closed '} ${c.workflowId}${c.reasons.length ? `: ${c.reasons.join('; ')}` : ''}`);
+    lines.push(`  ${c.outcome.padEnd(11)} ${c.running ? 'running' : 'closed '} ${c.workflowId || c.caseId}${c.reasons.length ? `: ${c.reasons.join('; ')}` : ''}`);
   }
   return lines.join('\n');
+}
+
+export function exitStatus(s: ReconcileSummary, dryRun: boolean): number {
+  if (s.rejected > 0) return 3;
+  return s.unrepaired + s.unreachable + (dryRun ? s.drifted : 0) > 0 ? 2 : 0;
 }
 
 async function main(): Promise<number> {
@@ -65,7 +72,7 @@ async function main(): Promise<number> {
       community: args.community, taskQueue: args['task-queue'], log: (line) => console.error(line),
     });
     console.log(formatSummary(summary, args.verbose));
-    return summary.unrepaired + summary.unreachable + (args['dry-run'] ? summary.drifted : 0) > 0 ? 2 : 0;
+    return exitStatus(summary, args['dry-run']);
   } finally {
     await connection.close();
     await pool.end();

@@ -8,6 +8,7 @@ import { createPool } from './db/pool';
 import { createLogger, type Logger } from './logger';
 import { payloadCodecFor } from './temporal/codec';
 import { connectWorker } from './temporal/connection';
+import { installWorkerRuntime } from './temporal/runtime';
 
 export async function createCaseWorker(opts: { config: Config; connection: NativeConnection; pool: Pool }): Promise<Worker> {
   const { config, connection, pool } = opts;
@@ -33,10 +34,11 @@ async function main(log: Logger): Promise<void> {
   const { temporalAddress, databaseUrl } = requireServices(config);
   const pool = createPool(databaseUrl, config.PG_POOL_MAX);
   await migrate(pool);
+  const metrics = installWorkerRuntime({ log, metricsHost: config.HOST, metricsPort: config.WORKER_METRICS_PORT });
   const connection = await connectWorker(temporalAddress);
   const worker = await createCaseWorker({ config, connection, pool });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => worker.shutdown());
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: metrics ? `http://${metrics}/metrics` : 'off' }, 'worker running');
   await worker.run();
   await connection.close();
   await pool.end();

@@ -5,6 +5,8 @@
 import type { Pool } from 'pg';
 import type { CaseEventBatch } from '../domain/caseEvents';
 import { recordCaseEventBatch } from '../db/readModel';
+import { countStoredBatch, countWebhookAttempt, webhookOutcomeOf } from './domainMetrics';
+import { refuseUnstorableBatch } from './readModelData';
 import { type PartnerSelectionCriteria, selectBestPartner } from './partnerMatching';
 import { type CertificateRequest, issueCertificateNumber, type ReviewerCriteria, selectDepartmentReviewer } from './registration';
 import { deliverPartnerWebhook, type WebhookDelivery } from './webhooks';
@@ -26,13 +28,26 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Append timeline events and move the case row forward (idempotent by case id + seq). */
     async recordCaseEvents(batch: CaseEventBatch): Promise<void> {
-      await recordCaseEventBatch(deps.pool, batch);
+      try {
+        await recordCaseEventBatch(deps.pool, batch);
+      } catch (err) {
+        // Data Postgres refuses (SQLSTATE class 22) stays refused: fail at once, never retry for ever.
+        throw await refuseUnstorableBatch(deps.pool, batch, err);
+      }
+      countStoredBatch(batch);
     },
     async selectPartner(criteria: PartnerSelectionCriteria) {
       return selectBestPartner(deps.pool, criteria);
     },
     async deliverWebhook(delivery: WebhookDelivery) {
-      return deliverPartnerWebhook(http, delivery);
+      try {
+        const result = await deliverPartnerWebhook(http, delivery);
+        countWebhookAttempt(delivery.event, 'delivered');
+        return result;
+      } catch (err) {
+        countWebhookAttempt(delivery.event, webhookOutcomeOf(err));
+        throw err;
+      }
     },
     /** The partner that reviews a registration case for one department (并行办理). */
     async selectDepartmentReviewer(criteria: ReviewerCriteria) {

@@ -15,7 +15,7 @@ export interface PartnerCandidate {
 }
 
 /**
- * The best partner for a case (DOMAIN.md, 派单): active, serves the category, covers the
+ * The best partner for a case (docs/domain.md, 派单): active, serves the category, covers the
  * community (and the grid, when both the resident and the partner name grids), below its
  * capacity of open orders. Ties: fewest open orders, then best mean satisfaction, then
  * the longest since its last dispatch. Marks the chosen partner's last dispatch in the

@@ -1,4 +1,4 @@
-/** The Express app: security headers, body limits, metrics, audit, the routes of API.md, problem+json errors. */
+/** The Express app: security headers, body limits, metrics, audit, the routes of docs/api.md, problem+json errors. */
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
@@ -6,6 +6,7 @@ import { isConnectionError } from '../db/pool';
 import { auditMiddleware, AuditWriter } from './audit';
 import { createAuthenticator } from './auth';
 import type { ApiDeps } from './deps';
+import { refuseDeepJson } from './jsonDepth';
 import { createMetrics } from './metrics';
 import { rateLimitMiddleware } from './rateLimit';
 import { requestLogMiddleware } from './requestLog';
@@ -102,7 +103,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: API_INFO.title }));
   app.use(helmet());
   app.use(intakeBodies()); // CSV/.xlsx on the import routes, form posts on Open311 only (docs/intake.md)
-  app.use(express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'], verify: refuseDeepJson }));
   app.use((req, _res, next) => {
     // A write must say it sends JSON; anything else is refused rather than silently ignored.
     if (['POST', 'PUT', 'PATCH'].includes(req.method) && req.headers['content-length'] !== '0' && req.headers['content-type'] && !req.is('application/json') && !req.is('application/*+json') && !isIntakeBody(req)) {

@@ -1,4 +1,4 @@
-/** Request and response schemas of registration cases (API.md, "Registration cases"). */
+/** Request and response schemas of registration cases (docs/api.md, "Registration cases"). */
 import {
   BUSINESS_TYPES, DELIVERY_METHODS, DOCUMENT_CODES, DOCUMENTS, REGISTRATION_STATUSES,
 } from '../domain/registration';

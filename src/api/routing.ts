@@ -6,6 +6,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { ZodType } from 'zod';
+import { isWellFormedText } from '../domain/text';
 import type { Role } from '../domain/vocabulary';
 import type { Principal } from './auth';
 import { badRequest, forbidden, fromZodError, HttpProblem, problemType } from './problem';
@@ -159,23 +160,28 @@ export class ApiRoutes {
 
 function parseWith<T>(schema: ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'path'): T {
   if (!schema) return undefined as T;
-  const nul = pathWithNul(value, [where]);
-  if (nul) throw badRequest(`${nul} contains the NUL character`, [{ path: nul, message: 'must not contain the NUL character (U+0000)' }]);
+  const bad = unstorableText(value, [where]);
+  if (bad) throw badRequest(`${bad.path} ${bad.problem}`, [{ path: bad.path, message: `must not contain ${bad.problem.replace(/^contains /, '')}` }]);
   const result = schema.safeParse(value);
   if (!result.success) throw fromZodError(where, result.error);
   return result.data;
 }
 
 /**
- * Postgres text and jsonb cannot hold U+0000: refused at the door, it is a 400; let through, it
- * is a 500, or worse a workflow whose read-model writes retry forever.
+ * Postgres text and jsonb cannot hold U+0000 nor a lone UTF-16 surrogate (half an emoji):
+ * refused at the door, it is a 400; let through, it is a 500, or worse a workflow whose
+ * read-model writes can never succeed. Field names are checked as well as values.
  */
-function pathWithNul(value: unknown, path: string[]): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') : null;
+function unstorableText(value: unknown, path: string[]): { path: string; problem: string } | null {
+  const check = (text: string, at: string[]) => {
+    if (text.includes('\u0000')) return { path: at.join('.'), problem: 'contains the NUL character (U+0000)' };
+    if (!isWellFormedText(text)) return { path: at.join('.'), problem: 'contains a lone UTF-16 surrogate (not well-formed Unicode)' };
+    return null;
+  };
+  if (typeof value === 'string') return check(value, path);
   if (value === null || typeof value !== 'object') return null;
   for (const [k, v] of Object.entries(value)) {
-    if (k.includes('\u0000')) return [...path, k].join('.');
-    const found = pathWithNul(v, [...path, k]);
+    const found = check(k, [...path, k]) ?? unstorableText(v, [...path, k]);
     if (found) return found;
   }
   return null;

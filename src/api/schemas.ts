@@ -1,5 +1,5 @@
-/** Request and response schemas of API.md, shared by validation and the OpenAPI document. */
-import { parseIsoDuration } from '../domain/duration';
+/** Request and response schemas of docs/api.md, shared by validation and the OpenAPI document. */
+import { DURATION_LIMITS, MAX_DURATION_TEXT, parseIsoDuration } from '../domain/duration';
 import { SERVICE_REQUEST_OUTCOMES, SERVICE_REQUEST_STATUSES } from '../domain/serviceRequest';
 import {
   CASE_TYPES, CATEGORIES, CHANNELS, DEPARTMENTS, INSTITUTIONS, PARTNER_KINDS, RESIDENT_FLAGS, ROLES, URGENCIES,
@@ -10,9 +10,17 @@ import { z } from './zod';
 const text = (max: number) => z.string().max(max).trim().min(1);
 const id = z.string().min(1).max(100);
 
-export const IsoDuration = z.string()
-  .refine((s) => parseIsoDuration(s) !== null && parseIsoDuration(s)! > 0, 'must be a positive ISO 8601 duration such as PT2H, P7D or PT5S')
-  .openapi({ example: 'PT2H' });
+/** A positive ISO 8601 duration of at most `limit` (a deadline computed from it must stay a real date). */
+export const isoDurationUpTo = (limit: { ms: number; text: string }) => z.string()
+  .max(MAX_DURATION_TEXT)
+  .refine((s) => (parseIsoDuration(s) ?? 0) > 0, 'must be a positive ISO 8601 duration such as PT2H, P7D or PT5S')
+  .refine((s) => (parseIsoDuration(s) ?? 0) <= limit.ms, `must be at most ${limit.text}`)
+  .openapi({ example: 'PT2H', description: `ISO 8601 duration, at most ${limit.text}` });
+
+/** SLA policy fields. */
+export const IsoDuration = isoDurationUpTo(DURATION_LIMITS.slaField);
+/** Extensions and look-ahead windows. */
+export const ShortIsoDuration = isoDurationUpTo(DURATION_LIMITS.extension);
 
 /**
  * An instant with its offset (ISO 8601 / RFC 3339), normalised to UTC: Postgres refuses offsets
@@ -39,7 +47,8 @@ export const CreateApiKey = z.object({
   role: z.enum(ROLES),
   name: text(200),
   partnerId: id.optional(),
-  communities: z.array(text(200)).max(200).optional(),
+  // An empty list once meant "every community": the opposite of what it says. No scope is written by leaving it out.
+  communities: z.array(text(200)).min(1, 'name at least one community; leave the field out for no scope').max(200).optional(),
   expiresAt: Instant.optional(),
 }).strict().superRefine((v, ctx) => {
   if (v.role === 'partner' && !v.partnerId) ctx.addIssue({ code: 'custom', path: ['partnerId'], message: 'a partner key needs the partnerId it acts for' });
@@ -164,7 +173,7 @@ export const ServiceRequestView = z.object({
 export const Decline = z.object({ reason: text(2000) }).strict().openapi('DeclineOrder');
 export const Progress = z.object({ note: text(4000) }).strict().openapi('ProgressNote');
 export const Complete = z.object({ note: text(4000), hoursSpent: z.number().min(0).max(10000).optional() }).strict().openapi('CompleteOrder');
-export const Extension = z.object({ extraTime: IsoDuration, reason: text(2000) }).strict().openapi('ExtensionRequest');
+export const Extension = z.object({ extraTime: ShortIsoDuration, reason: text(2000) }).strict().openapi('ExtensionRequest');
 export const Assign = z.object({ partnerId: id }).strict().openapi('AssignPartner');
 export const ExtensionDecision = z.object({ approve: z.boolean() }).strict().openapi('ExtensionDecision');
 export const FollowUp = z.object({ resolved: z.boolean(), note: text(4000) }).strict().openapi('FollowUp');

@@ -1,6 +1,7 @@
 /** Writes to the case read model. Idempotent: a replayed or retried batch changes nothing. */
 import type { Pool } from 'pg';
 import type { CaseEventBatch } from '../domain/caseEvents';
+import { checkBatchInstants } from './dataErrors';
 
 /**
  * One statement, so it is atomic without an explicit transaction (which would block every
@@ -47,6 +48,7 @@ ON CONFLICT (case_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at, community = 
 
 export async function recordCaseEventBatch(pool: Pool, batch: CaseEventBatch): Promise<void> {
   if (batch.events.length === 0) return;
+  checkBatchInstants(batch);
   const lastSeq = batch.events[batch.events.length - 1].seq;
   await pool.query(RECORD_BATCH_SQL, [JSON.stringify(batch.events), JSON.stringify(batch.snapshot), lastSeq, batch.resync === true]);
 }

@@ -1,8 +1,20 @@
 /** The read-model side of reconciliation: load one case as stored, and rewrite a case's whole timeline. */
 import type { Pool } from 'pg';
-import type { CaseEvent, CaseSnapshot } from '../domain/caseEvents';
-import type { StoredCase } from '../reconciliation/drift';
+import type { CaseEvent, CaseRowFields, CaseSnapshot } from '../domain/caseEvents';
 import { recordCaseEventBatch } from './readModel';
+
+/** One case as Postgres holds it (migration 001 columns, plus what the checks count). */
+export interface StoredCase {
+  row: (CaseRowFields & {
+    deadlines: Record<string, unknown>;
+    details: Record<string, unknown>;
+    lastSeq: number;
+  }) | null;
+  /** Distinct seqs stored in case_events, 1..n when complete. */
+  eventCount: number;
+  /** case_deadlines rows by kind, ISO due time. */
+  deadlineRows: Record<string, string>;
+}
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

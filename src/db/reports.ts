@@ -1,5 +1,5 @@
 /**
- * `GET /v1/reports/summary`: the measures of DOMAIN.md per partner, category or community,
+ * `GET /v1/reports/summary`: the measures of docs/domain.md per partner, category or community,
  * over the cases created in [from, to). Definitions: docs/supervision.md.
  *
  * One statement, so groups and total come from one snapshot: GROUPING SETS gives every

@@ -3,7 +3,7 @@ import type { CaseType } from './vocabulary';
 /** Who did a thing: `system` for timers and the workflow itself, else `<role>:<key id>`. */
 export type Actor = string;
 
-/** One entry of a case's business timeline (API.md `GET /v1/cases/{id}/history`). */
+/** One entry of a case's business timeline (docs/api.md `GET /v1/cases/{id}/history`). */
 export interface CaseEvent {
   seq: number;
   at: string;

@@ -1,5 +1,5 @@
 /**
- * 不动产登记: the registration case of DOMAIN.md. Business types, the documents each one
+ * 不动产登记: the registration case of docs/domain.md. Business types, the documents each one
  * needs (the completeness check of 一次性告知), statuses, the certificate number, and the
  * "same day, 20 minutes" measure. Pure: safe to import from workflow code.
  */

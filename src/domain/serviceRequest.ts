@@ -84,7 +84,7 @@ export interface ServiceRequestState {
   cancellation: { reason: string; by: string } | null;
 }
 
-/** Satisfaction rule of DOMAIN.md: 4-5 satisfied; 1-3 unsatisfied; 1-2 also opens a supervisor review. */
+/** Satisfaction rule of docs/domain.md: 4-5 satisfied; 1-3 unsatisfied; 1-2 also opens a supervisor review. */
 export function surveyOutcome(score: number): { outcome: ServiceRequestOutcome; needsReview: boolean } {
   return { outcome: score >= 4 ? 'satisfied' : 'unsatisfied', needsReview: score <= 2 };
 }

@@ -1,5 +1,5 @@
 /**
- * The vocabulary of the supervisor views (API.md "Supervisor views", docs/supervision.md):
+ * The vocabulary of the supervisor views (docs/api.md "Supervisor views", docs/supervision.md):
  * which statuses end a case, the deadline kinds the read model lists, report groupings.
  * Pure: no I/O.
  */

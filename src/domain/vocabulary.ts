@@ -1,4 +1,4 @@
-/** The closed vocabularies of DOMAIN.md / API.md, shared by API validation, workflows and the read model. */
+/** The closed vocabularies of docs/domain.md / docs/api.md, shared by API validation, workflows and the read model. */
 
 /** 九大服务领域: the nine service areas of the supply list (服务供给清单). */
 export const CATEGORIES = [

@@ -2,20 +2,10 @@
  * Drift between what a case workflow has written and what the read model holds. Pure:
  * the reconciler loads both sides and asks here what differs.
  */
-import type { CaseRowFields, CaseSnapshot } from '../domain/caseEvents';
+import type { StoredCase } from '../db/readModelCheck';
+import type { CaseSnapshot } from '../domain/caseEvents';
 
-/** One case as Postgres holds it (migration 001 columns, plus what the checks count). */
-export interface StoredCase {
-  row: (CaseRowFields & {
-    deadlines: Record<string, unknown>;
-    details: Record<string, unknown>;
-    lastSeq: number;
-  }) | null;
-  /** Distinct seqs stored in case_events, 1..n when complete. */
-  eventCount: number;
-  /** case_deadlines rows by kind, ISO due time. */
-  deadlineRows: Record<string, string>;
-}
+export type { StoredCase };
 
 /** Stable JSON: objects with sorted keys, so jsonb's key order does not count as drift. */
 function canonical(v: unknown): string {

@@ -13,7 +13,9 @@
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { isPostgresDataError } from '../db/dataErrors';
 import { loadStoredCase, rewriteCase } from '../db/readModelCheck';
+import { unresolvedRejections } from '../db/readModelRejections';
 import { CASE_TYPES } from '../domain/vocabulary';
 import { getReadModelState, type ReadModelState, resyncReadModel } from '../workflows/messages';
 import { driftReasons } from './drift';
@@ -35,7 +37,7 @@ export interface ReconcileOptions {
   log?: (line: string) => void;
 }
 
-export type CaseOutcome = 'in_sync' | 'drifted' | 'repaired' | 'unrepaired' | 'busy' | 'unreachable';
+export type CaseOutcome = 'in_sync' | 'drifted' | 'repaired' | 'unrepaired' | 'busy' | 'unreachable' | 'rejected';
 
 export interface CaseCheck {
   caseId: string;
@@ -56,6 +58,11 @@ export interface ReconcileSummary {
   busy: number;
   /** The workflow did not answer the query (no worker, or code without the query). */
   unreachable: number;
+  /**
+   * Postgres refused some of the case's events for their data (SQLSTATE class 22): no retry
+   * or resync can store them; the data must be fixed by hand. Counted once per case.
+   */
+  rejected: number;
   cases: CaseCheck[];
 }
 
@@ -88,6 +95,7 @@ export async function reconcileReadModel(o: ReconcileOptions): Promise<Reconcile
     log(`checking ${closed.length} case workflow(s) closed since ${new Date(Date.now() - o.closedWithinMs).toISOString()}`);
     checks.push(...(await mapLimit(closed, concurrency, (wf) => checkClosed(o, wf))));
   }
+  markRejected(checks, await unresolvedRejections(o.pool, o.community));
   return summarize(checks);
 }
 
@@ -171,9 +179,31 @@ async function checkClosed(o: ReconcileOptions, wf: WorkflowExecutionInfo): Prom
   const reasons = driftReasons(timeline.snapshot, writtenSeq, await loadStoredCase(o.pool, caseId));
   if (reasons.length === 0) return { ...base, caseId, outcome: 'in_sync', reasons };
   if (o.dryRun) return { ...base, caseId, outcome: 'drifted', reasons };
-  await rewriteCase(o.pool, timeline.events, timeline.snapshot);
+  try {
+    await rewriteCase(o.pool, timeline.events, timeline.snapshot);
+  } catch (err) {
+    if (!isPostgresDataError(err)) throw err;
+    return { ...base, caseId, outcome: 'rejected', reasons: [...reasons, `Postgres refused the rewrite (SQLSTATE ${err.code}): ${err.message}`] };
+  }
   const after = driftReasons(timeline.snapshot, writtenSeq, await loadStoredCase(o.pool, caseId));
   return { ...base, caseId, outcome: after.length ? 'unrepaired' : 'repaired', reasons: [...reasons, ...after.map((r) => `after rewrite: ${r}`)] };
+}
+
+/**
+ * Cases with batches Postgres refused (read_model_rejections) are `rejected`, whatever else
+ * was found: the busy-looking workflow or the missing events are that refusal's doing.
+ */
+function markRejected(checks: CaseCheck[], rejections: Awaited<ReturnType<typeof unresolvedRejections>>): void {
+  for (const r of rejections) {
+    const reason = `events ${r.firstSeq}..${r.lastSeq} refused by Postgres (SQLSTATE ${r.sqlstate}, ${r.attempts} time(s), last ${r.lastAt}): ${r.message}`;
+    const found = checks.find((c) => c.caseId === r.caseId);
+    if (found) {
+      found.outcome = 'rejected';
+      found.reasons.push(reason);
+    } else {
+      checks.push({ caseId: r.caseId, workflowId: '', running: false, outcome: 'rejected', reasons: [reason] });
+    }
+  }
 }
 
 /** `service-request:<id>` -> `<id>` (the business key after the type prefix). */
@@ -183,7 +213,7 @@ function summarize(cases: CaseCheck[]): ReconcileSummary {
   const count = (...outcomes: CaseOutcome[]) => cases.filter((c) => outcomes.includes(c.outcome)).length;
   return {
     checked: cases.length, inSync: count('in_sync'), drifted: count('drifted', 'repaired', 'unrepaired'),
-    repaired: count('repaired'), unrepaired: count('unrepaired'), busy: count('busy'), unreachable: count('unreachable'), cases,
+    repaired: count('repaired'), unrepaired: count('unrepaired'), busy: count('busy'), unreachable: count('unreachable'), rejected: count('rejected'), cases,
   };
 }
 

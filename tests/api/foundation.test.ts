@@ -1,6 +1,6 @@
 /**
  * The foundation through the real API: a real Temporal dev server, a real Postgres, a real
- * worker. Conventions of API.md: auth, problem+json, limits, keys, partners, intake.
+ * worker. Conventions of docs/api.md: auth, problem+json, limits, keys, partners, intake.
  */
 import { randomUUID } from 'node:crypto';
 import { startExtraApi } from '../support/extraApi';

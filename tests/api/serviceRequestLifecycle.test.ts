@@ -1,5 +1,5 @@
 /**
- * DOMAIN.md's resident-request stories, carried through the REST API alone by a staff
+ * docs/domain.md's resident-request stories, carried through the REST API alone by a staff
  * member, partner systems (loopback webhook receivers that check signatures) and a
  * supervisor, with real timers on the real Temporal dev server.
  */

@@ -1,5 +1,5 @@
 /**
- * Supervisor views (API.md "Supervisor views", issue 5) against the real API, worker,
+ * Supervisor views (docs/api.md "Supervisor views", issue 5) against the real API, worker,
  * Temporal dev server and Postgres (embedded, or the server named by DATABASE_URL):
  * the read model's idempotent writes, the case list, timelines, open deadlines through
  * their whole life, the summary report (JSON and CSV), and reconciliation.
@@ -106,7 +106,7 @@ describe('GET /v1/cases', () => {
 
   const list = (query: string, key?: string) => sys.call('GET', `/v1/cases?community=${enc(community)}${query}`, { key });
 
-  it('lists both case types newest first, with every filter of API.md', async () => {
+  it('lists both case types newest first, with every filter of docs/api.md', async () => {
     expect(ids(await list(''))).toEqual([c.newest, c.escalated, c.reg, c.overdue, c.oldest]);
     expect(ids(await list('&type=registration'))).toEqual([c.reg]);
     expect(ids(await list('&status=escalated'))).toEqual([c.escalated]);

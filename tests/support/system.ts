@@ -36,7 +36,8 @@ export interface TestSystem {
 let runtimeConfigured = false;
 
 export async function startTestSystem(env: Record<string, string> = {}): Promise<TestSystem> {
-  if (!runtimeConfigured) {
+  // A test that installs its own runtime (the worker-metrics test) keeps it.
+  if (!runtimeConfigured && !Runtime._instance) {
     // Keep the SDK's own logs out of test output unless they are warnings.
     Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) } as never });
     runtimeConfigured = true;

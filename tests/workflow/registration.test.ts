@@ -26,7 +26,7 @@ async function keepHistory(name: string, c: RegistrationCase): Promise<void> {
 /** Milliseconds from one ISO instant to another (workflow time; the server adds a few real ms between steps). */
 const span = (from: string, to: string) => Date.parse(to) - Date.parse(from);
 
-/** The bank mortgage of DOMAIN.md: ID, property certificate, mortgage and loan contracts. */
+/** The bank mortgage of docs/domain.md: ID, property certificate, mortgage and loan contracts. */
 const mortgage = (over: Partial<RegistrationIntake> = {}): RegistrationIntake => ({
   applicants, property, businessType: 'mortgage', delivery: 'window',
   documents: ['applicant_id', 'property_certificate', 'mortgage_contract', 'loan_contract'], ...over,

@@ -1,7 +1,7 @@
 /**
  * 民生诉求, the resident request workflow, on the time-skipping test server with the
  * activities faked in memory (tests/workflow/support.ts). Each test is a story of
- * DOMAIN.md: the seed's old man whose power fails, and the partners, staff and
+ * docs/domain.md: the seed's old man whose power fails, and the partners, staff and
  * supervisor who carry his request from intake to the satisfaction survey.
  *
  * SLA of every case (REPAIR_SLA): reminder after 10 minutes, acknowledgement within 30,

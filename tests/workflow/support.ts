@@ -236,7 +236,7 @@ function oldManPowerCut(): ServiceRequestIntake {
 }
 
 // ---------------------------------------------------------------------------------------
-// One case, driven through the same updates the API uses, by the people of DOMAIN.md.
+// One case, driven through the same updates the API uses, by the people of docs/domain.md.
 // ---------------------------------------------------------------------------------------
 
 export class ServiceRequestCase {

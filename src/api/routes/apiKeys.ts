@@ -44,7 +44,7 @@ export function apiKeyRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
     query: z.object(Pagination).strict(),
     responses: { 200: { description: 'keys, oldest first', schema: ApiKeyList } },
     handler: async ({ query }) => {
-      const after = decodeCursor(query.cursor, ['createdAt', 'id'] as const);
+      const after = decodeCursor(query.cursor, { createdAt: 'instant', id: 'text' });
       if (after === 'invalid') throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this list' }]);
       const { rows } = await pool.query<KeyRow>(
         `SELECT id, name, role, partner_id, communities, created_at, expires_at, revoked_at, last_used_at FROM api_keys

@@ -17,7 +17,7 @@ export function auditRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
     query: z.object({ ...Pagination, caseId: z.string().max(100).optional(), keyId: z.string().max(100).optional() }).strict(),
     responses: { 200: { description: 'audit entries', schema: z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() }) } },
     handler: async ({ query, principal }) => {
-      const after = decodeCursor(query.cursor, ['id'] as const);
+      const after = decodeCursor(query.cursor, { id: 'bigint' });
       if (after === 'invalid') throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this list' }]);
       const { rows } = await pool.query(
         `SELECT id, at, key_id, role, method, path, case_id, status FROM audit_log

@@ -1,4 +1,4 @@
-/** Supervisor views of API.md over both case types: the filtered case list and one case's timeline. */
+/** Supervisor views of docs/api.md over both case types: the filtered case list and one case's timeline. */
 import { caseCommunity, caseTimeline, listCases } from '../../db/caseViews';
 import { decodeCursor, encodeCursor } from '../../db/cursor';
 import { CASE_CATEGORIES, CASE_STATUSES } from '../../domain/supervision';
@@ -44,7 +44,7 @@ export function caseRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
       const scope = communityScope(principal, query.community);
       const format = exportFormat(req); // Accept: text/csv or .xlsx: every matching case as a file (docs/intake.md)
       if (format) return exportCases(pool, { ...query, scope }, format);
-      const after = decodeCursor(query.cursor, ['createdAt', 'id'] as const);
+      const after = decodeCursor(query.cursor, { createdAt: 'instant', id: 'text' });
       if (after === 'invalid' || (after && Number.isNaN(Date.parse(after.createdAt)))) throw invalidCursor();
       const { items, cursor } = await listCases(pool, { ...query, scope, after });
       return { status: 200, body: { items, nextCursor: cursor ? encodeCursor(cursor) : null } };

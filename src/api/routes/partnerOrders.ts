@@ -19,7 +19,7 @@ export function partnerOrderRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
     query: z.object({ status: z.enum(ORDER_STATUSES as [string, ...string[]]).optional(), ...Pagination }).strict(),
     responses: { 200: { description: 'orders', schema: z.object({ items: z.array(PartnerOrderView), nextCursor: z.string().nullable() }) } },
     handler: async ({ query, principal }) => {
-      const before = decodeCursor(query.cursor, ['offeredAt', 'orderId'] as const);
+      const before = decodeCursor(query.cursor, { offeredAt: 'instant', orderId: 'text' });
       if (before === 'invalid') throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this list' }]);
       const rows = await listPartnerOrders(pool, principal.partnerId!, { status: query.status, limit: query.limit, before: before ?? undefined });
       const page = rows.slice(0, query.limit);

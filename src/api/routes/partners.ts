@@ -34,7 +34,7 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
     query: PartnerQuery,
     responses: { 200: { description: 'partners, oldest first', schema: PartnerList } },
     handler: async ({ query }) => {
-      const after = decodeCursor(query.cursor, ['createdAt', 'id'] as const);
+      const after = decodeCursor(query.cursor, { createdAt: 'instant', id: 'text' });
       if (after === 'invalid') throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this list' }]);
       const rows = await listPartners(pool, { ...query, after: after ?? undefined });
       const page = rows.slice(0, query.limit);

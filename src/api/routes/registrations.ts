@@ -18,7 +18,7 @@ import type { ApiRoutes, Reply, RouteSpec } from '../routing';
 import { Cancel, IdParam, Survey } from '../schemas';
 import { queryState, runUpdate } from '../workflowCalls';
 
-/** The case as API.md shows it. */
+/** The case as docs/api.md shows it. */
 export function registrationView(s: RegistrationState) {
   const reviews = Object.fromEntries(Object.entries(s.reviews).map(([department, r]) => [department, {
     status: r.status, partnerId: r.partnerId, ...(r.reason ? { reason: r.reason } : {}), requestedAt: r.requestedAt,

@@ -19,7 +19,7 @@ import {
 } from '../schemas';
 import { queryState, runUpdate } from '../workflowCalls';
 
-/** The case as API.md shows it; a partner sees it only while the order is its own. */
+/** The case as docs/api.md shows it; a partner sees it only while the order is its own. */
 export function serviceRequestView(s: ServiceRequestState) {
   const deadlines = Object.fromEntries(Object.entries(s.deadlines).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
   return {

@@ -1,4 +1,4 @@
-/** Supervisor views of API.md: open deadlines across both case types, and the summary report. */
+/** Supervisor views of docs/api.md: open deadlines across both case types, and the summary report. */
 import { decodeCursor, encodeCursor } from '../../db/cursor';
 import { summarize } from '../../db/reports';
 import { listOpenDeadlines } from '../../db/timeouts';
@@ -8,14 +8,14 @@ import { CASE_TYPES } from '../../domain/vocabulary';
 import type { ApiDeps } from '../deps';
 import type { ApiRoutes } from '../routing';
 import { communityScope, invalidCursor } from '../scope';
-import { Instant, IsoDuration, Pagination } from '../schemas';
+import { Instant, Pagination, ShortIsoDuration } from '../schemas';
 import { summaryToCsv } from '../summaryCsv';
 import { z } from '../zod';
 
 const instant = Instant;
 
 const TimeoutQuery = z.object({
-  within: IsoDuration.default('PT1H').openapi({ description: 'Window ahead of now; deadlines already past are always included' }),
+  within: ShortIsoDuration.default('PT1H').openapi({ description: 'Window ahead of now; deadlines already past are always included' }),
   type: z.enum(CASE_TYPES).optional(),
   kind: z.enum(DEADLINE_KINDS).optional(),
   community: z.string().max(200).optional(),
@@ -64,7 +64,7 @@ export function supervisionRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
     responses: { 200: { description: 'a page of open deadlines', schema: z.object({ items: z.array(OpenDeadline), nextCursor: z.string().nullable() }) } },
     handler: async ({ query, principal }) => {
       const scope = communityScope(principal, query.community);
-      const after = decodeCursor(query.cursor, ['dueAt', 'caseId', 'kind'] as const);
+      const after = decodeCursor(query.cursor, { dueAt: 'instant', caseId: 'text', kind: 'text' });
       if (after === 'invalid' || (after && Number.isNaN(Date.parse(after.dueAt)))) throw invalidCursor();
       const { items, cursor } = await listOpenDeadlines(pool, {
         ...query, withinMs: parseIsoDuration(query.within)!, scope, after,

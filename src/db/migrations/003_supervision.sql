@@ -1,4 +1,4 @@
--- Supervisor views (API.md "Supervisor views", docs/supervision.md): the columns reports
+-- Supervisor views (docs/api.md "Supervisor views", docs/supervision.md): the columns reports
 -- aggregate and the indexes the list, timeline, timeouts and summary queries use.
 -- Plans were checked with EXPLAIN ANALYZE on 100k cases / 1M events (bench/seed.ts).
 
