@@ -35,11 +35,13 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: duration.default(30_000),
   // Workflows a worker keeps in memory (~0.3-0.4 MB each); cases beyond it wait on the server and replay when woken. See BENCHMARKS.md.
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(100),
+  // AES-256-GCM keys sealing partners' webhook secrets at rest (keyId:base64, first seals, all open). docs/security.md.
+  WEBHOOK_SECRET_KEYS: optionalText,
 });
 
 type Env = z.infer<typeof schema>;
 
-export interface Config extends Omit<Env, 'ADMIN_API_KEY' | 'WEBHOOK_ALLOW_PRIVATE' | 'PAYLOAD_ENCRYPTION_KEYS' | 'TEMPORAL_UI_ORIGIN'> {
+export interface Config extends Omit<Env, 'ADMIN_API_KEY' | 'WEBHOOK_ALLOW_PRIVATE' | 'PAYLOAD_ENCRYPTION_KEYS' | 'TEMPORAL_UI_ORIGIN' | 'WEBHOOK_SECRET_KEYS'> {
   /** Bootstrap admin keys; several (comma-separated) let an operator rotate without downtime. */
   adminApiKeys: string[];
   /** Whether partner webhooks may point at loopback or private addresses (dev and tests). */
@@ -48,6 +50,8 @@ export interface Config extends Omit<Env, 'ADMIN_API_KEY' | 'WEBHOOK_ALLOW_PRIVA
   payloadEncryptionKeys: PayloadKey[];
   /** Browser origins of the Temporal Web UI, allowed by CORS to call /codec. */
   temporalUiOrigins: string[];
+  /** Keys sealing partners' webhook secrets in Postgres; the first seals, all open. Empty = not configured. */
+  webhookSecretKeys: PayloadKey[];
 }
 
 export interface PayloadKey {
@@ -77,7 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const hint = HINTS[name] ?? `check the value of ${name}`;
     throw new ConfigError(`Invalid environment variable ${name} (${issue.message}): ${hint}.`);
   }
-  const { ADMIN_API_KEY, WEBHOOK_ALLOW_PRIVATE, PAYLOAD_ENCRYPTION_KEYS, TEMPORAL_UI_ORIGIN, ...rest } = parsed.data;
+  const { ADMIN_API_KEY, WEBHOOK_ALLOW_PRIVATE, PAYLOAD_ENCRYPTION_KEYS, TEMPORAL_UI_ORIGIN, WEBHOOK_SECRET_KEYS, ...rest } = parsed.data;
   const adminApiKeys = (ADMIN_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   const short = adminApiKeys.find((k) => k.length < 16);
   if (short) throw new ConfigError('Invalid environment variable ADMIN_API_KEY: each key must be at least 16 characters; set a long random value.');
@@ -85,9 +89,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (payloadEncryptionKeys.length === 0 && rest.APP_ENV === 'production') {
     throw new ConfigError('PAYLOAD_ENCRYPTION_KEYS is not set: production refuses to send residents\' data to Temporal unencrypted; set it to keyId:base64-of-32-random-bytes, e.g. k1:$(head -c 32 /dev/urandom | base64).');
   }
+  const webhookSecretKeys = WEBHOOK_SECRET_KEYS ? parsePayloadKeys(WEBHOOK_SECRET_KEYS, 'WEBHOOK_SECRET_KEYS') : [];
+  if (webhookSecretKeys.length === 0 && rest.APP_ENV === 'production') {
+    throw new ConfigError('WEBHOOK_SECRET_KEYS is not set: production refuses to keep partners\' webhook secrets in clear; set it to keyId:base64-of-32-random-bytes, e.g. w1:$(head -c 32 /dev/urandom | base64).');
+  }
   return {
     ...rest,
     adminApiKeys,
+    webhookSecretKeys,
     webhookAllowPrivate: WEBHOOK_ALLOW_PRIVATE ? WEBHOOK_ALLOW_PRIVATE === 'true' : rest.APP_ENV !== 'production',
     payloadEncryptionKeys,
     temporalUiOrigins: parseOrigins(TEMPORAL_UI_ORIGIN ?? `http://localhost:${rest.TEMPORAL_UI_PORT},http://127.0.0.1:${rest.TEMPORAL_UI_PORT}`),
@@ -95,20 +104,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** `keyId:base64,keyId:base64`: the first entry encrypts, every entry decrypts (rotation). */
-export function parsePayloadKeys(text: string): PayloadKey[] {
+export function parsePayloadKeys(text: string, variable = 'PAYLOAD_ENCRYPTION_KEYS'): PayloadKey[] {
   const keys: PayloadKey[] = [];
   for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
     const sep = entry.indexOf(':');
     const id = sep > 0 ? entry.slice(0, sep) : '';
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
-      throw new ConfigError('Invalid environment variable PAYLOAD_ENCRYPTION_KEYS: each entry is keyId:base64-of-32-bytes, with a key id of letters, digits, dot, dash or underscore.');
+      throw new ConfigError(`Invalid environment variable ${variable}: each entry is keyId:base64-of-32-bytes, with a key id of letters, digits, dot, dash or underscore.`);
     }
     const material = entry.slice(sep + 1);
     const key = Buffer.from(material, 'base64');
     if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(material)) {
-      throw new ConfigError(`Invalid environment variable PAYLOAD_ENCRYPTION_KEYS: key "${id}" must be 32 random bytes in base64 (44 characters); make one with: head -c 32 /dev/urandom | base64.`);
+      throw new ConfigError(`Invalid environment variable ${variable}: key "${id}" must be 32 random bytes in base64 (44 characters); make one with: head -c 32 /dev/urandom | base64.`);
     }
-    if (keys.some((k) => k.id === id)) throw new ConfigError(`Invalid environment variable PAYLOAD_ENCRYPTION_KEYS: key id "${id}" appears twice; give each key its own id.`);
+    if (keys.some((k) => k.id === id)) throw new ConfigError(`Invalid environment variable ${variable}: key id "${id}" appears twice; give each key its own id.`);
     keys.push({ id, key });
   }
   return keys;

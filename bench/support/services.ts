@@ -95,7 +95,7 @@ export function benchConfig(services: BenchServices, env: Record<string, string>
   return loadConfig({
     APP_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info',
     TEMPORAL_ADDRESS: services.temporalAddress, DATABASE_URL: services.databaseUrl, ADMIN_API_KEY: ADMIN_KEY,
-    PAYLOAD_ENCRYPTION_KEYS: PAYLOAD_KEYS,
+    PAYLOAD_ENCRYPTION_KEYS: PAYLOAD_KEYS, WEBHOOK_SECRET_KEYS: PAYLOAD_KEYS.replace(/^[^:]+/, 'bench-w'),
     // The partner simulators listen on loopback.
     WEBHOOK_ALLOW_PRIVATE: 'true',
     // The limiter runs, but the bench's single staff key must not be throttled.

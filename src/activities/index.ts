@@ -3,6 +3,7 @@
  * so tests can pass their own pool or fetch.
  */
 import type { Pool } from 'pg';
+import type { WebhookSecretBox } from '../crypto/secretBox';
 import type { CaseEventBatch } from '../domain/caseEvents';
 import { recordCaseEventBatch } from '../db/readModel';
 import { type PartnerSelectionCriteria, selectBestPartner } from './partnerMatching';
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   webhookTimeoutMs?: number;
   /** Loopback/private webhook targets allowed; the worker passes config.webhookAllowPrivate (false in production). */
   webhookAllowPrivate?: boolean;
+  /** Opens partners' sealed webhook secrets; the worker passes webhookSecretBoxFor(config). */
+  webhookSecrets?: WebhookSecretBox;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -22,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     pool: deps.pool, fetch: deps.fetch ?? fetch, timeoutMs: deps.webhookTimeoutMs ?? 10_000,
     // Unset only in activity tests against loopback partner simulators.
     allowPrivate: deps.webhookAllowPrivate ?? true,
+    secrets: deps.webhookSecrets,
   };
   return {
     /** Append timeline events and move the case row forward (idempotent by case id + seq). */

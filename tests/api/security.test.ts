@@ -131,13 +131,13 @@ describe('webhook targets', () => {
     const prod = await startExtraApi(sys, { APP_ENV: 'production' });
     const allowing = await startExtraApi(sys, { APP_ENV: 'production', WEBHOOK_ALLOW_PRIVATE: 'true' });
     try {
-      for (const url of ['http://127.0.0.1:9/hook', 'http://10.0.0.5/hook', 'http://[::1]/hook', 'http://metadata.internal/', 'http://169.254.169.254/latest']) {
+      for (const url of ['https://127.0.0.1:9/hook', 'https://10.0.0.5/hook', 'https://[::1]/hook', 'https://metadata.internal/', 'https://169.254.169.254/latest']) {
         const res = await prod.call('POST', '/v1/partners', { key: sys.adminKey, body: partner(url) });
         expect({ url, status: res.status }).toEqual({ url, status: 400 });
         expect(res.body.errors[0].path).toBe('body.webhookUrl');
       }
       expect((await prod.call('POST', '/v1/partners', { key: sys.adminKey, body: partner('https://partner.example.org/hook') })).status).toBe(201);
-      expect((await allowing.call('POST', '/v1/partners', { key: sys.adminKey, body: partner('http://127.0.0.1:9/hook') })).status).toBe(201);
+      expect((await allowing.call('POST', '/v1/partners', { key: sys.adminKey, body: partner('https://127.0.0.1:9/hook') })).status).toBe(201);
     } finally {
       await prod.stop();
       await allowing.stop();

@@ -1,6 +1,8 @@
+import { webhookSecretBoxFor, type WebhookSecretBox } from '../../crypto/secretBox';
 import { decodeCursor, encodeCursor } from '../../db/cursor';
 import { getPartner, insertPartner, listPartners, partnerView, updatePartner } from '../../db/partners';
 import { isPrivateHost } from '../../net/privateAddress';
+import { forgetPartnerKeys } from '../auth';
 import type { ApiDeps } from '../deps';
 import { badRequest, forbidden, notFound } from '../problem';
 import type { ApiRoutes } from '../routing';
@@ -10,8 +12,17 @@ import { CreatePartner, IdParam, PartnerList, PartnerQuery, PartnerView, UpdateP
 export { isPrivateHost };
 
 export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): void {
+  // Built on first use: building the routes (OpenAPI, the role matrix) needs no keys.
+  let box: WebhookSecretBox | null = null;
+  const secrets = () => (box ??= webhookSecretBoxFor(config));
+
   const checkWebhookUrl = (url: string | undefined) => {
-    if (!url || config.webhookAllowPrivate) return;
+    if (!url) return;
+    // Signed bodies carry residents' contact details: never in clear over the network in production.
+    if (config.APP_ENV === 'production' && new URL(url).protocol !== 'https:') {
+      throw badRequest('webhook URL not allowed', [{ path: 'body.webhookUrl', message: 'production sends webhooks over https only' }]);
+    }
+    if (config.webhookAllowPrivate) return;
     if (isPrivateHost(new URL(url).hostname)) {
       throw badRequest('webhook URL not allowed', [{ path: 'body.webhookUrl', message: 'loopback and private addresses are refused in production (set WEBHOOK_ALLOW_PRIVATE=true to allow)' }]);
     }
@@ -24,7 +35,7 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
     responses: { 201: { description: 'created', schema: PartnerView } },
     handler: async ({ body }) => {
       checkWebhookUrl(body.webhookUrl);
-      return { status: 201, body: partnerView(await insertPartner(pool, body)) };
+      return { status: 201, body: partnerView(await insertPartner(pool, body, secrets())) };
     },
   });
 
@@ -70,8 +81,18 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
     responses: { 200: { description: 'the updated partner', schema: PartnerView }, 404: { description: 'unknown partner' } },
     handler: async ({ params, body }) => {
       checkWebhookUrl(body.webhookUrl);
-      const row = await updatePartner(pool, params.id, body);
+      if (body.webhookUrl && !body.webhookSecret) {
+        const { rows } = await pool.query('SELECT 1 FROM partners WHERE id = $1 AND webhook_secret IS NULL AND webhook_secret_sealed IS NULL', [params.id]);
+        if (rows.length) throw badRequest('webhook without a secret', [{ path: 'body.webhookSecret', message: 'this partner has no webhookSecret yet: send one with the webhookUrl' }]);
+      }
+      if (body.webhookSecret && !body.webhookUrl) {
+        const { rows } = await pool.query('SELECT 1 FROM partners WHERE id = $1 AND webhook_url IS NULL', [params.id]);
+        if (rows.length) throw badRequest('secret without a webhook', [{ path: 'body.webhookUrl', message: 'this partner has no webhookUrl: send one with the webhookSecret' }]);
+      }
+      const row = await updatePartner(pool, params.id, body, secrets());
       if (!row) throw notFound(`partner ${params.id}`);
+      // Its keys stop at once here (other API processes within API_KEY_CACHE_MS).
+      if (body.active === false) forgetPartnerKeys(pool, params.id);
       return { status: 200, body: partnerView(row) };
     },
   });
