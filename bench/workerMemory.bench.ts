@@ -134,7 +134,7 @@ it(`holds ${N} open cases in a worker process within ${GOAL_MB} MB RSS`, async (
   workerProcess = await startWorkerProcess({
     APP_ENV: 'production', LOG_LEVEL: 'info', TEMPORAL_ADDRESS: services.temporalAddress, DATABASE_URL: services.databaseUrl,
     TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE, PAYLOAD_ENCRYPTION_KEYS: PAYLOAD_KEYS, WEBHOOK_SECRET_KEYS: PAYLOAD_KEYS.replace(/^[^:]+/, 'bench-w'), WORKFLOW_BUNDLE_PATH: bundlePath,
-    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
     // Extra settings to try, e.g. BENCH_MEMORY_WORKER_ENV="WORKER_MAX_CACHED_WORKFLOWS=100 MALLOC_ARENA_MAX=2".
     ...Object.fromEntries((process.env.BENCH_MEMORY_WORKER_ENV ?? '').split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   });

@@ -3,6 +3,7 @@
  * the variable and what to set.
  */
 import { z } from 'zod';
+import { type Cidr, parseCidrs } from './net/privateAddress';
 
 const optionalText = z.string().trim().min(1).optional();
 
@@ -24,7 +25,8 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   ADMIN_API_KEY: z.string().optional(),
   WEBHOOK_TIMEOUT_MS: duration.default(10_000),
-  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).optional(),
+  // Gone (all or nothing): named ranges in WEBHOOK_ALLOW_CIDRS instead; set to true, it stops start-up with that sentence.
+  WEBHOOK_ALLOW_PRIVATE: z.string().optional(),
   PAYLOAD_ENCRYPTION_KEYS: optionalText,
   TEMPORAL_UI_ORIGIN: optionalText,
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
@@ -37,15 +39,17 @@ const schema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(100),
   // AES-256-GCM keys sealing partners' webhook secrets at rest (keyId:base64, first seals, all open). docs/security.md.
   WEBHOOK_SECRET_KEYS: optionalText,
+  // Private ranges partner webhooks may reach (comma-separated CIDRs, or `none`); default loopback outside production.
+  WEBHOOK_ALLOW_CIDRS: optionalText,
 });
 
 type Env = z.infer<typeof schema>;
 
-export interface Config extends Omit<Env, 'ADMIN_API_KEY' | 'WEBHOOK_ALLOW_PRIVATE' | 'PAYLOAD_ENCRYPTION_KEYS' | 'TEMPORAL_UI_ORIGIN' | 'WEBHOOK_SECRET_KEYS'> {
+export interface Config extends Omit<Env, 'ADMIN_API_KEY' | 'WEBHOOK_ALLOW_PRIVATE' | 'PAYLOAD_ENCRYPTION_KEYS' | 'TEMPORAL_UI_ORIGIN' | 'WEBHOOK_SECRET_KEYS' | 'WEBHOOK_ALLOW_CIDRS'> {
   /** Bootstrap admin keys; several (comma-separated) let an operator rotate without downtime. */
   adminApiKeys: string[];
-  /** Whether partner webhooks may point at loopback or private addresses (dev and tests). */
-  webhookAllowPrivate: boolean;
+  /** The non-public ranges partner webhooks may reach anyway (loopback in dev and tests; none in production unless named). */
+  webhookAllowCidrs: Cidr[];
   /** AES-256-GCM keys of the Temporal PayloadCodec; the first encrypts, all decrypt. Empty = not configured. */
   payloadEncryptionKeys: PayloadKey[];
   /** Browser origins of the Temporal Web UI, allowed by CORS to call /codec. */
@@ -81,7 +85,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const hint = HINTS[name] ?? `check the value of ${name}`;
     throw new ConfigError(`Invalid environment variable ${name} (${issue.message}): ${hint}.`);
   }
-  const { ADMIN_API_KEY, WEBHOOK_ALLOW_PRIVATE, PAYLOAD_ENCRYPTION_KEYS, TEMPORAL_UI_ORIGIN, WEBHOOK_SECRET_KEYS, ...rest } = parsed.data;
+  const { ADMIN_API_KEY, WEBHOOK_ALLOW_PRIVATE, PAYLOAD_ENCRYPTION_KEYS, TEMPORAL_UI_ORIGIN, WEBHOOK_SECRET_KEYS, WEBHOOK_ALLOW_CIDRS, ...rest } = parsed.data;
+  // `false` asked for what is now the default; `true` would silently mean less than it used to.
+  if (WEBHOOK_ALLOW_PRIVATE !== undefined && WEBHOOK_ALLOW_PRIVATE !== 'false') {
+    throw new ConfigError('WEBHOOK_ALLOW_PRIVATE is no longer read: name the private ranges partner webhooks may reach in WEBHOOK_ALLOW_CIDRS (comma-separated CIDRs, e.g. 10.20.0.0/16), and unset WEBHOOK_ALLOW_PRIVATE.');
+  }
+  let webhookAllowCidrs: Cidr[];
+  try {
+    const cidrs = WEBHOOK_ALLOW_CIDRS ?? (rest.APP_ENV === 'production' ? 'none' : '127.0.0.0/8,::1/128');
+    webhookAllowCidrs = cidrs.trim() === 'none' ? [] : parseCidrs(cidrs);
+  } catch (err) {
+    throw new ConfigError(`Invalid environment variable WEBHOOK_ALLOW_CIDRS: ${(err as Error).message}; list CIDR ranges separated by commas, or none.`);
+  }
   const adminApiKeys = (ADMIN_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   const short = adminApiKeys.find((k) => k.length < 16);
   if (short) throw new ConfigError('Invalid environment variable ADMIN_API_KEY: each key must be at least 16 characters; set a long random value.');
@@ -97,7 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...rest,
     adminApiKeys,
     webhookSecretKeys,
-    webhookAllowPrivate: WEBHOOK_ALLOW_PRIVATE ? WEBHOOK_ALLOW_PRIVATE === 'true' : rest.APP_ENV !== 'production',
+    webhookAllowCidrs,
     payloadEncryptionKeys,
     temporalUiOrigins: parseOrigins(TEMPORAL_UI_ORIGIN ?? `http://localhost:${rest.TEMPORAL_UI_PORT},http://127.0.0.1:${rest.TEMPORAL_UI_PORT}`),
   };

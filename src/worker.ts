@@ -23,7 +23,7 @@ export async function createCaseWorker(opts: { config: Config; connection: Nativ
     ...workflowSource,
     // The codec runs in the worker's main thread, outside the workflow sandbox: nothing to bundle.
     dataConverter: { payloadCodecs: [payloadCodecFor(config)] },
-    activities: createActivities({ pool, webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS, webhookAllowPrivate: config.webhookAllowPrivate, webhookSecrets: webhookSecretBoxFor(config) }),
+    activities: createActivities({ pool, webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS, webhookAllowCidrs: config.webhookAllowCidrs, webhookSecrets: webhookSecretBoxFor(config) }),
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
     // The SDK's default (600 per GB of heap limit) held 2,300 workflows, 0.7 GB; cases that wait for days need no cache.
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,

@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import type { WebhookSecretBox } from '../crypto/secretBox';
 import { isConnectionError } from '../db/pool';
 import { loadWebhookTarget } from '../db/webhookSecrets';
-import { privateTargetReason, type ResolveHost } from '../net/privateAddress';
+import { addressRefusal, type WebhookAgent } from '../net/webhookDispatcher';
 
 export interface WebhookDelivery {
   partnerId: string;
@@ -51,10 +51,10 @@ export interface WebhookDeps {
   pool: Pool;
   fetch: typeof fetch;
   timeoutMs: number;
-  allowPrivate: boolean;
+  /** The agent that refuses non-public addresses at the socket (webhookDispatcher.ts); fetch dials through it. */
+  dispatcher: WebhookAgent;
   /** Opens the partners' sealed webhook secrets (WEBHOOK_SECRET_KEYS). */
   secrets?: WebhookSecretBox;
-  resolveHost?: ResolveHost;
   /** How long to wait for an unreachable Postgres (tests shorten it). */
   postgresWaitMs?: number;
 }
@@ -125,9 +125,8 @@ async function deliverOnce(deps: WebhookDeps, d: WebhookDelivery, attempt: numbe
   let error: string | null = null;
   let refused: string | null = null;
   try {
-    // Resolved at every delivery, not only at registration: a name may be re-pointed at 10.x (DNS rebinding).
-    if (!deps.allowPrivate) refused = await privateTargetReason(url, deps.resolveHost);
-    if (refused) throw new Error(`${refused}; refused (set WEBHOOK_ALLOW_PRIVATE=true to allow)`);
+    refused = deps.dispatcher.refusedUrl(url);
+    if (refused) throw new Error(`${refused}; refused`);
     // This attempt's own time: partners refuse a webhook-timestamp more than 5 minutes off (replays).
     const timestamp = Math.floor(Date.now() / 1000);
     const res = await deps.fetch(url, {
@@ -145,11 +144,15 @@ async function deliverOnce(deps: WebhookDeps, d: WebhookDelivery, attempt: numbe
       },
       signal: AbortSignal.any([AbortSignal.timeout(deps.timeoutMs), cancelled]),
       redirect: 'manual',
-    });
+      // Node's fetch is undici's: the dispatcher's lookup and connect check the address really dialled.
+      dispatcher: deps.dispatcher,
+    } as RequestInit);
     status = res.status;
     await res.body?.cancel().catch(() => undefined);
   } catch (err) {
-    if (cancelled.aborted) error = 'cancelled: the delivery was no longer wanted (or the worker stopped)';
+    refused ??= addressRefusal(err)?.message ?? null;
+    if (refused) error = `${refused}; refused`;
+    else if (cancelled.aborted) error = 'cancelled: the delivery was no longer wanted (or the worker stopped)';
     else error = (err as Error).name === 'TimeoutError' ? `timed out after ${deps.timeoutMs} ms` : (err as Error).message;
   }
   const delivered = status !== null && status >= 200 && status < 300;

@@ -11,6 +11,7 @@ import { deliverPartnerWebhook, type WebhookDelivery } from '../../src/activitie
 import { parsePayloadKeys } from '../../src/config';
 import { webhookSecretBoxFor, WebhookSecretBox } from '../../src/crypto/secretBox';
 import { sealWebhookSecrets } from '../../src/db/webhookSecrets';
+import { webhookDispatcher, webhookFetch } from '../../src/net/webhookDispatcher';
 import { eventually } from '../support/eventually';
 import { startExtraApi } from '../support/extraApi';
 import { startPartnerSimulator, verifiesWith, type PartnerSimulator } from '../support/partnerSimulator';
@@ -39,7 +40,7 @@ const delivery = (partnerId: string): WebhookDelivery => ({
 });
 const box = () => webhookSecretBoxFor(sys.config);
 const deliver = (d: WebhookDelivery) => activityEnv().run(deliverPartnerWebhook,
-  { pool: sys.pool, fetch: globalThis.fetch, timeoutMs: 2000, allowPrivate: true, secrets: box() }, d);
+  { pool: sys.pool, fetch: webhookFetch, timeoutMs: 2000, dispatcher: webhookDispatcher({ allow: sys.config.webhookAllowCidrs }), secrets: box() }, d);
 
 async function dispatchedTo(partnerId: string, community = sys.community): Promise<string> {
   const created = await sys.call('POST', '/v1/service-requests', { key: staff, body: intake(community) });
@@ -54,7 +55,7 @@ describe('Standard Webhooks headers', () => {
   it('signs every delivery so that the reference library verifies it, beside X-Signature', async () => {
     const partner = await sys.createPartner({ name: '标准物业', webhookUrl: sim.url, webhookSecret: sim.secret });
     const caseId = await dispatchedTo(partner.id);
-    const got = await eventually(async () => sim.received.find((r) => r.body.caseId === caseId), { what: 'the dispatch webhook' });
+    const got = (await eventually(async () => sim.received.find((r) => r.body.caseId === caseId), { what: 'the dispatch webhook' }))!;
     expect(got.standardValid).toBe(true);
     expect(got.signatureValid).toBe(true);
     expect(got.headers['webhook-id']).toBe(got.deliveryId);
@@ -90,7 +91,7 @@ describe('Standard Webhooks headers', () => {
 
 describe('webhook URLs in production', () => {
   it('refuses http: at create and patch (400 naming webhookUrl), takes https:', async () => {
-    const prod = await startExtraApi(sys, { APP_ENV: 'production', WEBHOOK_ALLOW_PRIVATE: 'true' });
+    const prod = await startExtraApi(sys, { APP_ENV: 'production', WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8' });
     try {
       const body = (webhookUrl: string) => ({
         name: '外部单位', kind: 'enterprise', categories: ['food'], communities: [sys.community], capacity: 1, webhookUrl, webhookSecret: 'long-enough-secret-123',

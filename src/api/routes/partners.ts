@@ -1,7 +1,7 @@
 import { webhookSecretBoxFor, type WebhookSecretBox } from '../../crypto/secretBox';
 import { decodeCursor, encodeCursor } from '../../db/cursor';
 import { getPartner, insertPartner, listPartners, partnerView, updatePartner } from '../../db/partners';
-import { isPrivateHost } from '../../net/privateAddress';
+import { isPrivateHost, refusedHostReason } from '../../net/privateAddress';
 import { forgetPartnerKeys } from '../auth';
 import type { ApiDeps } from '../deps';
 import { badRequest, forbidden, notFound } from '../problem';
@@ -22,9 +22,10 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
     if (config.APP_ENV === 'production' && new URL(url).protocol !== 'https:') {
       throw badRequest('webhook URL not allowed', [{ path: 'body.webhookUrl', message: 'production sends webhooks over https only' }]);
     }
-    if (config.webhookAllowPrivate) return;
-    if (isPrivateHost(new URL(url).hostname)) {
-      throw badRequest('webhook URL not allowed', [{ path: 'body.webhookUrl', message: 'loopback and private addresses are refused in production (set WEBHOOK_ALLOW_PRIVATE=true to allow)' }]);
+    // Early and friendly only: the check that holds is at the socket, at every delivery (webhookDispatcher.ts).
+    const refused = refusedHostReason(new URL(url).hostname, config.webhookAllowCidrs);
+    if (refused) {
+      throw badRequest('webhook URL not allowed', [{ path: 'body.webhookUrl', message: `${refused}: non-public addresses are refused unless named in WEBHOOK_ALLOW_CIDRS` }]);
     }
   };
 
