@@ -149,7 +149,7 @@ export const ServiceRequestView = z.object({
   category: z.enum(CATEGORIES),
   urgency: z.enum(URGENCIES),
   channel: z.enum(CHANNELS),
-  description: z.string(),
+  description: z.string().optional().openapi({ description: 'absent for a partner whose order has ended' }),
   assignedPartnerId: z.string().nullable(),
   currentOrderId: z.string().nullable(),
   dispatchAttempts: z.number().int(),

@@ -4,6 +4,7 @@ import { getPartner, insertPartner, listPartners, partnerView, updatePartner } f
 import { isPrivateHost, refusedHostReason } from '../../net/privateAddress';
 import { forgetPartnerKeys } from '../auth';
 import type { ApiDeps } from '../deps';
+import { checkPartnerChange, checkPartnerCreate } from '../partnerScope';
 import { badRequest, forbidden, notFound } from '../problem';
 import type { ApiRoutes } from '../routing';
 import { CreatePartner, IdParam, PartnerList, PartnerQuery, PartnerView, UpdatePartner } from '../schemas';
@@ -34,7 +35,8 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
     summary: 'Register a partner organisation (共建单位, department or linked institution)',
     body: CreatePartner,
     responses: { 201: { description: 'created', schema: PartnerView } },
-    handler: async ({ body }) => {
+    handler: async ({ body, principal }) => {
+      checkPartnerCreate(principal, body);
       checkWebhookUrl(body.webhookUrl);
       return { status: 201, body: partnerView(await insertPartner(pool, body, secrets())) };
     },
@@ -76,11 +78,14 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
 
   routes.add({
     method: 'patch', path: '/v1/partners/:id', tag: 'partners', roles: ['admin', 'supervisor'],
-    summary: 'Change any field of a partner (e.g. { "active": false }, or a new webhookSecret)',
+    summary: 'Change any field of a partner (e.g. { "active": false }, or a new webhookSecret); a key limited to communities: its own partners, never the webhook',
     params: IdParam,
     body: UpdatePartner,
     responses: { 200: { description: 'the updated partner', schema: PartnerView }, 404: { description: 'unknown partner' } },
-    handler: async ({ params, body }) => {
+    handler: async ({ params, body, principal }) => {
+      const current = await getPartner(pool, params.id);
+      if (!current) throw notFound(`partner ${params.id}`);
+      checkPartnerChange(principal, current, body);
       checkWebhookUrl(body.webhookUrl);
       if (body.webhookUrl && !body.webhookSecret) {
         const { rows } = await pool.query('SELECT 1 FROM partners WHERE id = $1 AND webhook_secret IS NULL AND webhook_secret_sealed IS NULL', [params.id]);

@@ -2,6 +2,7 @@ import { loadSlaPolicies, saveSlaPolicy } from '../../db/slaPolicies';
 import { DEFAULT_SLA_POLICIES, REGISTRATION_DURATIONS, SERVICE_REQUEST_DURATIONS, type SlaPolicy } from '../../domain/sla';
 import { CASE_TYPES, CATEGORIES, URGENCIES } from '../../domain/vocabulary';
 import type { ApiDeps } from '../deps';
+import { forbidden } from '../problem';
 import type { ApiRoutes } from '../routing';
 import { IsoDuration } from '../schemas';
 import { z } from '../zod';
@@ -39,10 +40,12 @@ export function slaPolicyRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
 
   routes.add({
     method: 'put', path: '/v1/sla-policies', tag: 'sla', roles: ['admin', 'supervisor'],
-    summary: 'Set the policy for (caseType, category?, urgency?); the most specific applies when a case starts',
+    summary: 'Set the policy for (caseType, category?, urgency?); the most specific applies when a case starts (not for keys limited to communities)',
     body: PutSlaPolicy,
     responses: { 200: { description: 'the stored policy', schema: z.record(z.string(), z.unknown()) } },
-    handler: async ({ body }) => {
+    handler: async ({ body, principal }) => {
+      // Policies apply to every community's cases: not for a key limited to some.
+      if (principal.communities) throw forbidden('SLA policies apply to every community: only admins and supervisors not limited to communities may change them');
       await saveSlaPolicy(pool, body as SlaPolicy);
       return { status: 200, body };
     },
