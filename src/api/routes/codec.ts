@@ -92,6 +92,7 @@ export function codecRoutes(routes: ApiRoutes, { config, pool }: ApiDeps): void 
     routes.add({
       // Encoding forges payloads Temporal will trust as ours (signals, inputs): admins only.
       method: 'post', path: `/codec/${direction}`, tag: 'codec', roles: direction === 'decode' ? ['admin', 'supervisor'] : ['admin'], authenticate: sessionOrKey,
+      personalData: direction === 'decode',
       summary: direction === 'decode'
         ? 'Decrypt Temporal payloads (remote codec protocol, for the Web UI and `temporal --codec-endpoint`)'
         : 'Encrypt Temporal payloads (remote codec protocol)',

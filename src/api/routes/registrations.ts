@@ -118,7 +118,7 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
   });
 
   routes.add({
-    method: 'get', path: '/v1/registrations/:id', tag: 'registrations', roles: ['admin', 'supervisor', 'staff', 'partner'],
+    method: 'get', path: '/v1/registrations/:id', tag: 'registrations', roles: ['admin', 'supervisor', 'staff', 'partner'], personalData: true,
     summary: 'A registration case, live: missing documents, the three reviews, certificate and the 20-minute measure',
     params: IdParam,
     responses: { 200: { description: 'the case', schema: RegistrationView }, 404: { description: 'unknown case' } },
