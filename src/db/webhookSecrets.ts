@@ -49,7 +49,12 @@ export async function loadWebhookTarget(pool: Pool, box: WebhookSecretBox | unde
 export async function secretChange(db: Pool | PoolClient, box: WebhookSecretBox, partnerId: string, secret: string): Promise<Record<string, unknown>> {
   const { rows } = await db.query<SecretRow>(
     'SELECT id, webhook_secret, webhook_secret_sealed FROM partners WHERE id = $1', [partnerId]);
-  const old = rows[0] ? (rows[0].webhook_secret_sealed ? box.open(partnerId, rows[0].webhook_secret_sealed) : rows[0].webhook_secret) : null;
+  let old: string | null = null;
+  try {
+    old = rows[0] ? (rows[0].webhook_secret_sealed ? box.open(partnerId, rows[0].webhook_secret_sealed) : rows[0].webhook_secret) : null;
+  } catch {
+    // Sealed under a key no longer configured: unreadable, so it cannot co-sign; the new secret alone signs.
+  }
   if (old === secret) return {};
   return {
     webhook_secret: null,
