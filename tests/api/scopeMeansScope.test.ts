@@ -99,6 +99,30 @@ describe('a partner whose order has ended', () => {
   });
 });
 
+describe('a linked institution of a registration case', () => {
+  it('sees applicants by name only and not the free text written about them', async () => {
+    const bank = await sys.createPartner({ name: '农业银行', kind: 'linked_institution', institution: 'bank', categories: [], communities: [], webhookUrl: sim.url, webhookSecret: sim.secret });
+    const staff = await sys.createKey('staff');
+    const created = await sys.call('POST', '/v1/registrations', {
+      key: staff,
+      body: {
+        applicants: [{ name: '周先生', idNumber: '220102198001011234', phone: '13500003333' }], property: { address: '人民大街 1 号' },
+        businessType: 'mortgage', documents: [], delivery: 'window', linkedInstitutions: [bank.id], community: sys.community,
+      },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    expect((await sys.call('POST', `/v1/registrations/${id}/cancel`, { key: staff, body: { reason: '申请人离婚纠纷未了' } })).status).toBe(200);
+    const view = await eventually(async () => (await sys.call('GET', `/v1/registrations/${id}`, { key: bank.key })).body, {
+      accept: (v: { withdrawal: unknown; applicants: unknown }) => v.withdrawal !== null, what: 'the withdrawal',
+    });
+    expect(view.applicants).toEqual([{ name: '周先生' }]);
+    expect(view.withdrawal).not.toHaveProperty('reason');
+    expect(JSON.stringify(view)).not.toMatch(/离婚|220102198001011234|13500003333/);
+    expect((await sys.call('GET', `/v1/registrations/${id}`, { key: staff })).body.withdrawal.reason).toBe('申请人离婚纠纷未了');
+  });
+});
+
 describe('the codec', () => {
   const payloads = { payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"x"').toString('base64') }] };
 
