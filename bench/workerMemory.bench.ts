@@ -24,6 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { webhookSecretBoxFor } from '../src/crypto/secretBox';
 import { insertPartner } from '../src/db/partners';
 import { loadSlaPolicies } from '../src/db/slaPolicies';
 import { resolveServiceRequestSla } from '../src/domain/sla';
@@ -132,8 +133,8 @@ it(`holds ${N} open cases in a worker process within ${GOAL_MB} MB RSS`, async (
 
   workerProcess = await startWorkerProcess({
     APP_ENV: 'production', LOG_LEVEL: 'info', TEMPORAL_ADDRESS: services.temporalAddress, DATABASE_URL: services.databaseUrl,
-    TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE, PAYLOAD_ENCRYPTION_KEYS: PAYLOAD_KEYS, WORKFLOW_BUNDLE_PATH: bundlePath,
-    WEBHOOK_ALLOW_PRIVATE: 'true',
+    TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE, PAYLOAD_ENCRYPTION_KEYS: PAYLOAD_KEYS, WEBHOOK_SECRET_KEYS: PAYLOAD_KEYS.replace(/^[^:]+/, 'bench-w'), WORKFLOW_BUNDLE_PATH: bundlePath,
+    WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
     // Extra settings to try, e.g. BENCH_MEMORY_WORKER_ENV="WORKER_MAX_CACHED_WORKFLOWS=100 MALLOC_ARENA_MAX=2".
     ...Object.fromEntries((process.env.BENCH_MEMORY_WORKER_ENV ?? '').split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   });
@@ -152,7 +153,7 @@ it(`holds ${N} open cases in a worker process within ${GOAL_MB} MB RSS`, async (
     await insertPartner(pool, {
       name: '从不接单的物业', kind: 'property_company', categories: ['housing'], communities: [SILENT_PARTNER_COMMUNITY],
       capacity: 1_000_000, webhookUrl: `${sinkUrl}/webhook`, webhookSecret: 'bench-silent-partner-secret-0123456789',
-    });
+    }, webhookSecretBoxFor(config));
     const escalating = rawStart(client, config.TEMPORAL_TASK_QUEUE, sla, benchIntake(COMMUNITY));
     const awaitingAck = rawStart(client, config.TEMPORAL_TASK_QUEUE, sla, benchIntake(SILENT_PARTNER_COMMUNITY));
     const samples: { at: number; rssKb: number; waiting: number }[] = [];

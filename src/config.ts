@@ -3,6 +3,7 @@
  * the variable and what to set.
  */
 import { z } from 'zod';
+import { type Cidr, parseCidrs } from './net/privateAddress';
 
 const optionalText = z.string().trim().min(1).optional();
 
@@ -24,7 +25,8 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   ADMIN_API_KEY: z.string().optional(),
   WEBHOOK_TIMEOUT_MS: duration.default(10_000),
-  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).optional(),
+  // Gone (all or nothing): named ranges in WEBHOOK_ALLOW_CIDRS instead; set to true, it stops start-up with that sentence.
+  WEBHOOK_ALLOW_PRIVATE: z.string().optional(),
   PAYLOAD_ENCRYPTION_KEYS: optionalText,
   TEMPORAL_UI_ORIGIN: optionalText,
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
@@ -44,19 +46,25 @@ const schema = z.object({
   IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(16),
   // The worker's Prometheus exporter (SDK and domain metrics), on HOST; 0 turns it off. README "Observing the workers".
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  // AES-256-GCM keys sealing partners' webhook secrets at rest (keyId:base64, first seals, all open). docs/security.md.
+  WEBHOOK_SECRET_KEYS: optionalText,
+  // Private ranges partner webhooks may reach (comma-separated CIDRs, or `none`); default loopback outside production.
+  WEBHOOK_ALLOW_CIDRS: optionalText,
 });
 
 type Env = z.infer<typeof schema>;
 
-export interface Config extends Omit<Env, 'ADMIN_API_KEY' | 'WEBHOOK_ALLOW_PRIVATE' | 'PAYLOAD_ENCRYPTION_KEYS' | 'TEMPORAL_UI_ORIGIN'> {
+export interface Config extends Omit<Env, 'ADMIN_API_KEY' | 'WEBHOOK_ALLOW_PRIVATE' | 'PAYLOAD_ENCRYPTION_KEYS' | 'TEMPORAL_UI_ORIGIN' | 'WEBHOOK_SECRET_KEYS' | 'WEBHOOK_ALLOW_CIDRS'> {
   /** Bootstrap admin keys; several (comma-separated) let an operator rotate without downtime. */
   adminApiKeys: string[];
-  /** Whether partner webhooks may point at loopback or private addresses (dev and tests). */
-  webhookAllowPrivate: boolean;
+  /** The non-public ranges partner webhooks may reach anyway (loopback in dev and tests; none in production unless named). */
+  webhookAllowCidrs: Cidr[];
   /** AES-256-GCM keys of the Temporal PayloadCodec; the first encrypts, all decrypt. Empty = not configured. */
   payloadEncryptionKeys: PayloadKey[];
   /** Browser origins of the Temporal Web UI, allowed by CORS to call /codec. */
   temporalUiOrigins: string[];
+  /** Keys sealing partners' webhook secrets in Postgres; the first seals, all open. Empty = not configured. */
+  webhookSecretKeys: PayloadKey[];
 }
 
 export interface PayloadKey {
@@ -87,7 +95,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const hint = HINTS[name] ?? `check the value of ${name}`;
     throw new ConfigError(`Invalid environment variable ${name} (${issue.message}): ${hint}.`);
   }
-  const { ADMIN_API_KEY, WEBHOOK_ALLOW_PRIVATE, PAYLOAD_ENCRYPTION_KEYS, TEMPORAL_UI_ORIGIN, ...rest } = parsed.data;
+  const { ADMIN_API_KEY, WEBHOOK_ALLOW_PRIVATE, PAYLOAD_ENCRYPTION_KEYS, TEMPORAL_UI_ORIGIN, WEBHOOK_SECRET_KEYS, WEBHOOK_ALLOW_CIDRS, ...rest } = parsed.data;
+  // `false` asked for what is now the default; `true` would silently mean less than it used to.
+  if (WEBHOOK_ALLOW_PRIVATE !== undefined && WEBHOOK_ALLOW_PRIVATE !== 'false') {
+    throw new ConfigError('WEBHOOK_ALLOW_PRIVATE is no longer read: name the private ranges partner webhooks may reach in WEBHOOK_ALLOW_CIDRS (comma-separated CIDRs, e.g. 10.20.0.0/16), and unset WEBHOOK_ALLOW_PRIVATE.');
+  }
+  let webhookAllowCidrs: Cidr[];
+  try {
+    const cidrs = WEBHOOK_ALLOW_CIDRS ?? (rest.APP_ENV === 'production' ? 'none' : '127.0.0.0/8,::1/128');
+    webhookAllowCidrs = cidrs.trim() === 'none' ? [] : parseCidrs(cidrs);
+  } catch (err) {
+    throw new ConfigError(`Invalid environment variable WEBHOOK_ALLOW_CIDRS: ${(err as Error).message}; list CIDR ranges separated by commas, or none.`);
+  }
   const adminApiKeys = (ADMIN_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   const short = adminApiKeys.find((k) => k.length < 16);
   if (short) throw new ConfigError('Invalid environment variable ADMIN_API_KEY: each key must be at least 16 characters; set a long random value.');
@@ -95,30 +114,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (payloadEncryptionKeys.length === 0 && rest.APP_ENV === 'production') {
     throw new ConfigError('PAYLOAD_ENCRYPTION_KEYS is not set: production refuses to send residents\' data to Temporal unencrypted; set it to keyId:base64-of-32-random-bytes, e.g. k1:$(head -c 32 /dev/urandom | base64).');
   }
+  const webhookSecretKeys = WEBHOOK_SECRET_KEYS ? parsePayloadKeys(WEBHOOK_SECRET_KEYS, 'WEBHOOK_SECRET_KEYS') : [];
+  if (webhookSecretKeys.length === 0 && rest.APP_ENV === 'production') {
+    throw new ConfigError('WEBHOOK_SECRET_KEYS is not set: production refuses to keep partners\' webhook secrets in clear; set it to keyId:base64-of-32-random-bytes, e.g. w1:$(head -c 32 /dev/urandom | base64).');
+  }
   return {
     ...rest,
     adminApiKeys,
-    webhookAllowPrivate: WEBHOOK_ALLOW_PRIVATE ? WEBHOOK_ALLOW_PRIVATE === 'true' : rest.APP_ENV !== 'production',
+    webhookSecretKeys,
+    webhookAllowCidrs,
     payloadEncryptionKeys,
     temporalUiOrigins: parseOrigins(TEMPORAL_UI_ORIGIN ?? `http://localhost:${rest.TEMPORAL_UI_PORT},http://127.0.0.1:${rest.TEMPORAL_UI_PORT}`),
   };
 }
 
 /** `keyId:base64,keyId:base64`: the first entry encrypts, every entry decrypts (rotation). */
-export function parsePayloadKeys(text: string): PayloadKey[] {
+export function parsePayloadKeys(text: string, variable = 'PAYLOAD_ENCRYPTION_KEYS'): PayloadKey[] {
   const keys: PayloadKey[] = [];
   for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
     const sep = entry.indexOf(':');
     const id = sep > 0 ? entry.slice(0, sep) : '';
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
-      throw new ConfigError('Invalid environment variable PAYLOAD_ENCRYPTION_KEYS: each entry is keyId:base64-of-32-bytes, with a key id of letters, digits, dot, dash or underscore.');
+      throw new ConfigError(`Invalid environment variable ${variable}: each entry is keyId:base64-of-32-bytes, with a key id of letters, digits, dot, dash or underscore.`);
     }
     const material = entry.slice(sep + 1);
     const key = Buffer.from(material, 'base64');
     if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(material)) {
-      throw new ConfigError(`Invalid environment variable PAYLOAD_ENCRYPTION_KEYS: key "${id}" must be 32 random bytes in base64 (44 characters); make one with: head -c 32 /dev/urandom | base64.`);
+      throw new ConfigError(`Invalid environment variable ${variable}: key "${id}" must be 32 random bytes in base64 (44 characters); make one with: head -c 32 /dev/urandom | base64.`);
     }
-    if (keys.some((k) => k.id === id)) throw new ConfigError(`Invalid environment variable PAYLOAD_ENCRYPTION_KEYS: key id "${id}" appears twice; give each key its own id.`);
+    if (keys.some((k) => k.id === id)) throw new ConfigError(`Invalid environment variable ${variable}: key id "${id}" appears twice; give each key its own id.`);
     keys.push({ id, key });
   }
   return keys;

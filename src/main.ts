@@ -10,7 +10,9 @@ import { type Config, ConfigError, loadConfig } from './config';
 import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
 import { startEmbeddedPostgres } from './dev/embeddedPostgres';
-import { devPayloadKeys } from './dev/payloadKeys';
+import { devPayloadKeys, devWebhookSecretKeys } from './dev/payloadKeys';
+import { webhookSecretBoxFor } from './crypto/secretBox';
+import { sealWebhookSecrets } from './db/webhookSecrets';
 import { startTemporalDevServer } from './dev/temporalDevServer';
 import { resolveTemporalCli } from './dev/tools';
 import { CASE_SEARCH_ATTRIBUTES } from './domain/searchAttributes';
@@ -65,6 +67,9 @@ async function main(): Promise<void> {
       config = { ...config, payloadEncryptionKeys: dev.keys };
       payloadKeyNote = `development key, kept in ${dev.file}`;
     }
+    if (config.webhookSecretKeys.length === 0) {
+      config = { ...config, webhookSecretKeys: devWebhookSecretKeys(dataDir).keys };
+    }
     // The UI calls the codec from the browser, so this is the API's address as a browser reaches it.
     const apiHost = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
     const codecEndpoint = config.PORT === 0 ? undefined : `http://${apiHost}:${config.PORT}/codec`;
@@ -102,6 +107,8 @@ async function main(): Promise<void> {
     stops.push(() => pool.end());
     const applied = await migrate(pool);
     if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
+    const sealing = await sealWebhookSecrets(pool, webhookSecretBoxFor(config));
+    if (sealing.sealed + sealing.rewrapped > 0) say(`webhook secrets sealed: ${sealing.sealed} in clear, ${sealing.rewrapped} under an older key`);
 
     const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
     stops.push(() => connection.close());

@@ -4,6 +4,8 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createApp } from './api/app';
 import { type Config, ConfigError, loadConfig, requireServices } from './config';
+import { webhookSecretBoxFor } from './crypto/secretBox';
+import { sealWebhookSecrets } from './db/webhookSecrets';
 import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
 import { createLogger, type Logger } from './logger';
@@ -41,6 +43,9 @@ async function main(log: Logger): Promise<void> {
   if (config.adminApiKeys.length === 0) log.warn('ADMIN_API_KEY is not set: only keys already in the database will work');
   const pool = createPool(databaseUrl, config.PG_POOL_MAX);
   await migrate(pool);
+  // Secrets still in clear (before migration 015) or under a retired key: sealed under the current one.
+  const sealing = await sealWebhookSecrets(pool, webhookSecretBoxFor(config));
+  if (sealing.sealed + sealing.rewrapped > 0) log.info(sealing, 'webhook secrets sealed');
   const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
   const { server, url } = await startApi({ config, pool, temporal: client, log });
   log.info({ url }, 'API listening');

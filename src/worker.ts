@@ -3,6 +3,8 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from './activities';
 import { type Config, ConfigError, loadConfig, requireServices } from './config';
+import { webhookSecretBoxFor } from './crypto/secretBox';
+import { sealWebhookSecrets } from './db/webhookSecrets';
 import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
 import { createLogger, type Logger } from './logger';
@@ -22,7 +24,7 @@ export async function createCaseWorker(opts: { config: Config; connection: Nativ
     ...workflowSource,
     // The codec runs in the worker's main thread, outside the workflow sandbox: nothing to bundle.
     dataConverter: { payloadCodecs: [payloadCodecFor(config)] },
-    activities: createActivities({ pool, webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS, webhookAllowPrivate: config.webhookAllowPrivate }),
+    activities: createActivities({ pool, webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS, webhookAllowCidrs: config.webhookAllowCidrs, webhookSecrets: webhookSecretBoxFor(config) }),
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
     // The SDK's default (600 per GB of heap limit) held 2,300 workflows, 0.7 GB; cases that wait for days need no cache.
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
@@ -35,6 +37,7 @@ async function main(log: Logger): Promise<void> {
   const pool = createPool(databaseUrl, config.PG_POOL_MAX);
   await migrate(pool);
   const metrics = installWorkerRuntime({ log, metricsHost: config.HOST, metricsPort: config.WORKER_METRICS_PORT });
+  await sealWebhookSecrets(pool, webhookSecretBoxFor(config));
   const connection = await connectWorker(temporalAddress);
   const worker = await createCaseWorker({ config, connection, pool });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => worker.shutdown());

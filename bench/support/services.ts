@@ -95,9 +95,9 @@ export function benchConfig(services: BenchServices, env: Record<string, string>
   return loadConfig({
     APP_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info',
     TEMPORAL_ADDRESS: services.temporalAddress, DATABASE_URL: services.databaseUrl, ADMIN_API_KEY: ADMIN_KEY,
-    PAYLOAD_ENCRYPTION_KEYS: PAYLOAD_KEYS,
+    PAYLOAD_ENCRYPTION_KEYS: PAYLOAD_KEYS, WEBHOOK_SECRET_KEYS: PAYLOAD_KEYS.replace(/^[^:]+/, 'bench-w'),
     // The partner simulators listen on loopback.
-    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
     // The limiter runs, but the bench's single staff key must not be throttled.
     RATE_LIMIT_PER_MINUTE: '100000000', RATE_LIMIT_PER_IP_PER_MINUTE: '100000000',
     ...env,

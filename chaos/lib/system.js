@@ -50,7 +50,8 @@ async function startSystem({ run, name, env: extraEnv = {} }) {
     APP_ENV: 'test', HOST: '127.0.0.1', PORT: String(apiPort), LOG_LEVEL: 'info',
     TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: `chaos-${name}`, DATABASE_URL: databaseUrl,
     ADMIN_API_KEY: adminKey, PAYLOAD_ENCRYPTION_KEYS: `chaos:${payloadKey.toString('base64')}`,
-    WORKFLOW_BUNDLE_PATH: run.bundlePath, WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_MS: '5000',
+    WEBHOOK_SECRET_KEYS: `chaos-w:${randomBytes(32).toString('base64')}`,
+    WORKFLOW_BUNDLE_PATH: run.bundlePath, WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8', WEBHOOK_TIMEOUT_MS: '5000',
     RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_IP_PER_MINUTE: '0', SHUTDOWN_GRACE_MS: '5000', PG_POOL_MAX: '10',
     ...extraEnv,
   };

@@ -3,6 +3,9 @@
  * so tests can pass their own pool or fetch.
  */
 import type { Pool } from 'pg';
+import type { WebhookSecretBox } from '../crypto/secretBox';
+import { type Cidr, parseCidrs } from '../net/privateAddress';
+import { webhookDispatcher, webhookFetch } from '../net/webhookDispatcher';
 import type { CaseEventBatch } from '../domain/caseEvents';
 import { recordCaseEventBatch } from '../db/readModel';
 import { countStoredBatch, countWebhookAttempt, webhookOutcomeOf } from './domainMetrics';
@@ -15,15 +18,18 @@ export interface ActivityDeps {
   pool: Pool;
   fetch?: typeof fetch;
   webhookTimeoutMs?: number;
-  /** Loopback/private webhook targets allowed; the worker passes config.webhookAllowPrivate (false in production). */
-  webhookAllowPrivate?: boolean;
+  /** Non-public ranges webhooks may reach; the worker passes config.webhookAllowCidrs (none in production unless named). */
+  webhookAllowCidrs?: Cidr[];
+  /** Opens partners' sealed webhook secrets; the worker passes webhookSecretBoxFor(config). */
+  webhookSecrets?: WebhookSecretBox;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const http = {
-    pool: deps.pool, fetch: deps.fetch ?? fetch, timeoutMs: deps.webhookTimeoutMs ?? 10_000,
+    pool: deps.pool, fetch: deps.fetch ?? webhookFetch, timeoutMs: deps.webhookTimeoutMs ?? 10_000,
     // Unset only in activity tests against loopback partner simulators.
-    allowPrivate: deps.webhookAllowPrivate ?? true,
+    dispatcher: webhookDispatcher({ allow: deps.webhookAllowCidrs ?? parseCidrs('127.0.0.0/8,::1/128') }),
+    secrets: deps.webhookSecrets,
   };
   return {
     /** Append timeline events and move the case row forward (idempotent by case id + seq). */

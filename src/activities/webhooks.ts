@@ -1,8 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
+import type { WebhookSecretBox } from '../crypto/secretBox';
 import { isConnectionError } from '../db/pool';
-import { privateTargetReason, type ResolveHost } from '../net/privateAddress';
+import { loadWebhookTarget } from '../db/webhookSecrets';
+import { addressRefusal, type WebhookAgent } from '../net/webhookDispatcher';
 
 export interface WebhookDelivery {
   partnerId: string;
@@ -17,12 +19,22 @@ export interface WebhookDelivery {
 }
 
 export interface WebhookResult {
-  httpStatus: number;
+  /** null when skipped: the partner has no webhook of its own (the order waits for an answer by other means). */
+  httpStatus: number | null;
   attempt: number;
+  skipped?: true;
 }
 
 export function signBody(secret: string, rawBody: string): string {
   return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
+}
+
+/**
+ * `webhook-signature` of Standard Webhooks: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`,
+ * keyed with the secret's bytes; several secrets (a rotation's 24 h) sign space-separated.
+ */
+export function standardSignature(secrets: readonly string[], webhookId: string, timestamp: number, rawBody: string): string {
+  return secrets.map((s) => `v1,${createHmac('sha256', Buffer.from(s, 'utf8')).update(`${webhookId}.${timestamp}.${rawBody}`).digest('base64')}`).join(' ');
 }
 
 /** 408 and 429 mean "later"; any other 4xx means the partner will never take this body. */
@@ -39,8 +51,10 @@ export interface WebhookDeps {
   pool: Pool;
   fetch: typeof fetch;
   timeoutMs: number;
-  allowPrivate: boolean;
-  resolveHost?: ResolveHost;
+  /** The agent that refuses non-public addresses at the socket (webhookDispatcher.ts); fetch dials through it. */
+  dispatcher: WebhookAgent;
+  /** Opens the partners' sealed webhook secrets (WEBHOOK_SECRET_KEYS). */
+  secrets?: WebhookSecretBox;
   /** How long to wait for an unreachable Postgres (tests shorten it). */
   postgresWaitMs?: number;
 }
@@ -84,10 +98,24 @@ export async function deliverPartnerWebhook(deps: WebhookDeps, d: WebhookDeliver
 /** `cancelled`: aborts the POST when the workflow cancels the delivery (its order moved on) or the worker stops. */
 async function deliverOnce(deps: WebhookDeps, d: WebhookDelivery, attempt: number, cancelled: AbortSignal): Promise<WebhookResult> {
   const waitMs = deps.postgresWaitMs ?? POSTGRES_WAIT_MS;
-  const { rows } = await whilePostgresDown(waitMs, () => deps.pool.query<{ webhook_url: string; webhook_secret: string }>(
-    'SELECT webhook_url, webhook_secret FROM partners WHERE id = $1', [d.partnerId]));
-  const partner = rows[0];
+  const partner = await whilePostgresDown(waitMs, () => loadWebhookTarget(deps.pool, deps.secrets, d.partnerId));
   if (!partner) throw ApplicationFailure.nonRetryable(`partner ${d.partnerId} does not exist`, 'PartnerNotFound');
+  const log = (outcome: string, status: number | null, error: string | null) => whilePostgresDown(waitMs, () => deps.pool.query(
+    `INSERT INTO webhook_attempts (delivery_id, attempt, case_id, partner_id, event, http_status, error, outcome)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+    [d.deliveryId, attempt, d.caseId, d.partnerId, d.event, status, error, outcome],
+  ));
+  if (!partner.active) {
+    // A deactivated partner gets nothing more, not even what was queued before the change.
+    const reason = `partner ${d.partnerId} is deactivated; nothing is sent to it`;
+    await log('refused', null, reason);
+    throw ApplicationFailure.nonRetryable(reason, 'PartnerInactive', { attempt });
+  }
+  if (!partner.url || partner.secrets.length === 0) {
+    await log('skipped', null, null);
+    return { httpStatus: null, attempt, skipped: true };
+  }
+  const url = partner.url;
 
   const body = JSON.stringify({
     event: d.event, deliveryId: d.deliveryId, caseId: d.caseId, caseType: d.caseType, orderId: d.orderId,
@@ -97,33 +125,38 @@ async function deliverOnce(deps: WebhookDeps, d: WebhookDelivery, attempt: numbe
   let error: string | null = null;
   let refused: string | null = null;
   try {
-    // Resolved at every delivery, not only at registration: a name may be re-pointed at 10.x (DNS rebinding).
-    if (!deps.allowPrivate) refused = await privateTargetReason(partner.webhook_url, deps.resolveHost);
-    if (refused) throw new Error(`${refused}; refused (set WEBHOOK_ALLOW_PRIVATE=true to allow)`);
-    const res = await deps.fetch(partner.webhook_url, {
+    refused = deps.dispatcher.refusedUrl(url);
+    if (refused) throw new Error(`${refused}; refused`);
+    // This attempt's own time: partners refuse a webhook-timestamp more than 5 minutes off (replays).
+    const timestamp = Math.floor(Date.now() / 1000);
+    const res = await deps.fetch(url, {
       method: 'POST',
       body,
       headers: {
         'content-type': 'application/json',
-        'x-signature': signBody(partner.webhook_secret, body),
+        'x-signature': signBody(partner.secrets[0], body),
+        'webhook-id': d.deliveryId,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': standardSignature(partner.secrets, d.deliveryId, timestamp, body),
         'x-delivery-id': d.deliveryId,
         'x-event': d.event,
         'user-agent': 'gongjian-webhooks/1',
       },
       signal: AbortSignal.any([AbortSignal.timeout(deps.timeoutMs), cancelled]),
       redirect: 'manual',
-    });
+      // Node's fetch is undici's: the dispatcher's lookup and connect check the address really dialled.
+      dispatcher: deps.dispatcher,
+    } as RequestInit);
     status = res.status;
     await res.body?.cancel().catch(() => undefined);
   } catch (err) {
-    if (cancelled.aborted) error = 'cancelled: the delivery was no longer wanted (or the worker stopped)';
+    refused ??= addressRefusal(err)?.message ?? null;
+    if (refused) error = `${refused}; refused`;
+    else if (cancelled.aborted) error = 'cancelled: the delivery was no longer wanted (or the worker stopped)';
     else error = (err as Error).name === 'TimeoutError' ? `timed out after ${deps.timeoutMs} ms` : (err as Error).message;
   }
-  await whilePostgresDown(waitMs, () => deps.pool.query(
-    `INSERT INTO webhook_attempts (delivery_id, attempt, case_id, partner_id, event, http_status, error)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-    [d.deliveryId, attempt, d.caseId, d.partnerId, d.event, status, error],
-  ));
+  const delivered = status !== null && status >= 200 && status < 300;
+  await log(delivered ? 'delivered' : refused ? 'refused' : 'failed', status, error);
   if (status !== null && status >= 200 && status < 300) return { httpStatus: status, attempt };
   if (cancelled.aborted) throw cancelled.reason; // a CancelledFailure: the activity ends as cancelled
   const reason = error ?? `partner answered HTTP ${status}`;

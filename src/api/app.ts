@@ -92,6 +92,9 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
 
   app.use(metrics.middleware);
   app.use(requestLogMiddleware(deps.log));
+  // First of the guards, so a request they refuse (429, 413, 415, malformed JSON) is audited too.
+  const audit = new AuditWriter(deps.pool, deps.log);
+  app.use(auditMiddleware(audit));
   // Before the rate limit, so a browser can read a 429 from the codec too.
   app.use('/codec', codecCors(deps.config.temporalUiOrigins));
   app.use(rateLimitMiddleware({ perKeyPerMinute: deps.config.RATE_LIMIT_PER_MINUTE, perIpPerMinute: deps.config.RATE_LIMIT_PER_IP_PER_MINUTE }));
@@ -111,8 +114,6 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
     }
     next();
   });
-  const audit = new AuditWriter(deps.pool, deps.log);
-  app.use(auditMiddleware(audit));
   routes.mount(app, (req) => authenticator(req.header('authorization')).catch((err) => {
     if (isConnectionError(err)) throw unavailable('the key store is unreachable; retry shortly');
     throw err;

@@ -3,7 +3,12 @@ import type { Pool } from 'pg';
 import type { Logger } from '../logger';
 import type { Principal } from './auth';
 
-interface AuditRow { at: Date; keyId: string | null; role: string | null; method: string; path: string; caseId: string | null; status: number }
+export type AuditKind = 'write' | 'read' | 'refused';
+
+interface AuditRow {
+  at: Date; keyId: string | null; role: string | null; method: string; path: string; caseId: string | null; status: number;
+  kind?: AuditKind; clientAborted?: boolean;
+}
 
 /** Rows kept while Postgres is unreachable; beyond this the oldest are dropped (and counted in a warning). */
 const MAX_PENDING = 50_000;
@@ -67,10 +72,11 @@ export class AuditWriter {
     let ok = false;
     try {
       await this.pool.query(
-        `INSERT INTO audit_log (at, key_id, role, method, path, case_id, status)
-         SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])`,
+        `INSERT INTO audit_log (at, key_id, role, method, path, case_id, status, kind, client_aborted)
+         SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::boolean[])`,
         [batch.map((r) => r.at), batch.map((r) => r.keyId), batch.map((r) => r.role), batch.map((r) => r.method),
-          batch.map((r) => r.path), batch.map((r) => r.caseId), batch.map((r) => r.status)]);
+          batch.map((r) => r.path), batch.map((r) => r.caseId), batch.map((r) => r.status), batch.map((r) => r.kind ?? 'write'),
+          batch.map((r) => r.clientAborted ?? false)]);
       ok = true;
       if (this.failing || this.dropped > 0) {
         this.log.info({ rows: batch.length, dropped: this.dropped }, 'audit writes resumed');
@@ -92,18 +98,49 @@ export class AuditWriter {
   }
 }
 
-/** Every state-changing request, whoever made it and however it ended, goes to the append-only audit log. */
+/** Statuses the guards in front of the routes answer with (body limit, media type, rate limit, malformed JSON). */
+const REFUSALS = new Set([400, 413, 415, 429]);
+
+/**
+ * The append-only audit log: every state-changing request, every read of personal data (routes
+ * declared `personalData`), and every request the guards refuse before a route runs, whoever
+ * made it and however it ended. Mounted before those guards, so none of them can skip it.
+ *
+ * A row is written once the answer is settled: when the response finishes or, if the client
+ * went away first, when the handler ends it anyway (its work is done, only the answer is
+ * lost): `clientAborted`. A client that leaves before the handler ends is not a way around it.
+ */
 export function auditMiddleware(writer: AuditWriter): RequestHandler {
   return (req, res, next) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
     const at = new Date();
-    res.on('finish', () => {
+    const write = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
+    let recorded = false;
+    let closedEarly = false;
+    const record = (clientAborted: boolean) => {
+      if (recorded) return;
       const p = res.locals.principal as Principal | undefined;
+      const routed = res.locals.route !== undefined;
+      const kind: AuditKind | null = !routed && REFUSALS.has(res.statusCode) ? 'refused'
+        : res.locals.personalData ? 'read' : write ? 'write' : null;
+      recorded = true;
+      if (!kind) return;
       writer.add({
         at, keyId: p?.keyId ?? null, role: p?.role ?? null, method: req.method, path: req.path,
-        caseId: (res.locals.caseId as string | undefined) ?? null, status: res.statusCode,
+        caseId: (res.locals.caseId as string | undefined) ?? null, status: res.statusCode, kind, clientAborted,
       });
+    };
+    res.on('finish', () => record(false));
+    res.on('close', () => {
+      if (res.writableEnded) record(!res.writableFinished);
+      else closedEarly = true;
     });
+    // The client is gone but the handler is still at work: record when it answers into the void.
+    const end = res.end.bind(res) as (...args: unknown[]) => typeof res;
+    res.end = ((...args: unknown[]) => {
+      const result = end(...args);
+      if (closedEarly) record(true);
+      return result;
+    }) as typeof res.end;
     next();
   };
 }

@@ -42,6 +42,13 @@ export function forgetApiKey(pool: Pool, keyId: string): void {
   for (const [hash, entry] of cache) if (entry.principal.keyId === keyId) cache.delete(hash);
 }
 
+/** Drop the keys of a deactivated partner from this process's cache. */
+export function forgetPartnerKeys(pool: Pool, partnerId: string): void {
+  const cache = keyCaches.get(pool);
+  if (!cache) return;
+  for (const [hash, entry] of cache) if (entry.principal.partnerId === partnerId) cache.delete(hash);
+}
+
 /**
  * `cacheMs`: how long a key found valid is trusted without asking Postgres again (0 = ask on
  * every request). Every request needs its key and keys change rarely, so this saves a query
@@ -70,15 +77,17 @@ export function createAuthenticator(pool: Pool, adminKeys: string[], cacheMs = 0
     }
     const { rows } = await pool.query<{
       id: string; role: Role; partner_id: string | null; communities: string[] | null; revoked: boolean; expired: boolean; stale: boolean;
-      expires_at: Date | null;
+      expires_at: Date | null; partner_inactive: boolean;
     }>(
-      `SELECT id, role, partner_id, communities, revoked_at IS NOT NULL AS revoked, expires_at,
-              (expires_at IS NOT NULL AND expires_at <= now()) AS expired,
-              (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') AS stale
-         FROM api_keys WHERE key_hash = $1`, [hash]);
+      `SELECT k.id, k.role, k.partner_id, k.communities, k.revoked_at IS NOT NULL AS revoked, k.expires_at,
+              (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired,
+              (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute') AS stale,
+              (k.partner_id IS NOT NULL AND coalesce(p.active, false) = false) AS partner_inactive
+         FROM api_keys k LEFT JOIN partners p ON p.id = k.partner_id WHERE k.key_hash = $1`, [hash]);
     const key = rows[0];
-    if (!key || key.revoked || key.expired) {
+    if (!key || key.revoked || key.expired || key.partner_inactive) {
       cache.delete(hash);
+      if (key?.partner_inactive && !key.revoked) throw unauthorized('the partner organisation of this key is deactivated');
       throw unauthorized(key && !key.revoked ? 'the API key has expired' : 'the API key is unknown or revoked');
     }
     if (key.stale) {

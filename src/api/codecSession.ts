@@ -3,10 +3,11 @@
  * sends `Authorization` only with its own OIDC token (and only to https endpoints), and
  * otherwise only cookies ("Include cross-origin credentials"). So an operator signs in once
  * at /codec/login with an admin or supervisor key and gets this cookie: HttpOnly, limited to
- * /codec, SameSite=Strict, 8 hours. It is an HMAC-signed pointer to the key, not the key, and
- * every use re-checks the key (revoked, expired or rotated out: the session ends with it).
+ * /codec, SameSite=Strict, 8 hours. It is an HMAC-signed pointer to a session row and its key,
+ * not the key, and every use re-checks both: a session ends at logout, and when its key is
+ * revoked, expires or is rotated out.
  */
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { Pool } from 'pg';
 import type { Role } from '../domain/vocabulary';
@@ -17,13 +18,15 @@ export const CODEC_SESSION_SECONDS = 8 * 3600;
 /** Enough of the key hash to tell rotated bootstrap keys apart; never enough to matter if leaked. */
 const HASH_PREFIX = 16;
 
-interface SessionClaims { k: string; h: string; e: number }
+interface SessionClaims { s: string; k: string; h: string; e: number }
 
 export interface CodecSessions {
   /** A cookie value for the key in this `Authorization` header (already authenticated as `principal`). */
-  issue(principal: Principal, authorization: string): { cookie: string; expiresAt: Date };
+  issue(principal: Principal, authorization: string): Promise<{ cookie: string; expiresAt: Date }>;
   /** The principal of a valid session cookie on this request, or null. */
   principalFrom(req: Request): Promise<Principal | null>;
+  /** End the session of this request's cookie, if any; whether there was one. */
+  end(req: Request): Promise<boolean>;
 }
 
 /**
@@ -47,17 +50,19 @@ export function createCodecSessions(opts: { pool: Pool; adminKeys: string[]; sec
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
     try {
       const claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as SessionClaims;
-      return typeof claims.k === 'string' && typeof claims.h === 'string' && claims.e * 1000 > now() ? claims : null;
+      return typeof claims.s === 'string' && typeof claims.k === 'string' && typeof claims.h === 'string' && claims.e * 1000 > now() ? claims : null;
     } catch {
       return null;
     }
   }
 
   return {
-    issue(principal, authorization) {
+    async issue(principal, authorization) {
       const key = authorization.replace(/^Bearer\s+/i, '').trim();
       const expiresAt = new Date(now() + CODEC_SESSION_SECONDS * 1000);
-      const claims: SessionClaims = { k: principal.keyId, h: hashKey(key).slice(0, HASH_PREFIX), e: Math.floor(expiresAt.getTime() / 1000) };
+      const id = randomUUID();
+      await opts.pool.query('INSERT INTO codec_sessions (id, key_id, expires_at) VALUES ($1, $2, $3)', [id, principal.keyId, expiresAt]);
+      const claims: SessionClaims = { s: id, k: principal.keyId, h: hashKey(key).slice(0, HASH_PREFIX), e: Math.floor(expiresAt.getTime() / 1000) };
       const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
       return { cookie: `${body}.${sign(body).toString('base64url')}`, expiresAt };
     },
@@ -66,6 +71,8 @@ export function createCodecSessions(opts: { pool: Pool; adminKeys: string[]; sec
       const token = readCookie(req.header('cookie'), CODEC_SESSION_COOKIE);
       const claims = token ? verify(token) : null;
       if (!claims) return null;
+      const live = await opts.pool.query('SELECT 1 FROM codec_sessions WHERE id = $1 AND key_id = $2 AND ended_at IS NULL AND expires_at > now()', [claims.s, claims.k]);
+      if (live.rows.length === 0) return null;
       if (claims.k === BOOTSTRAP_ADMIN_KEY_ID) {
         return adminPrefixes.includes(claims.h) ? { keyId: claims.k, role: 'admin', partnerId: null, communities: null } : null;
       }
@@ -76,6 +83,14 @@ export function createCodecSessions(opts: { pool: Pool; adminKeys: string[]; sec
       const key = rows[0];
       if (!key) return null;
       return { keyId: claims.k, role: key.role, partnerId: key.partner_id, communities: key.communities?.length ? key.communities : null };
+    },
+
+    async end(req) {
+      const token = readCookie(req.header('cookie'), CODEC_SESSION_COOKIE);
+      const claims = token ? verify(token) : null;
+      if (!claims) return false;
+      const { rowCount } = await opts.pool.query('UPDATE codec_sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL', [claims.s]);
+      return (rowCount ?? 0) > 0;
     },
   };
 }

@@ -42,6 +42,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   tag: string;
   /** Roles allowed; `public` routes need no key. */
   roles: readonly Role[] | 'public';
+  /** It answers with personal data (a case by id, decrypted payloads): every call is audited, reads too. */
+  personalData?: boolean;
   /** Another credential this route accepts besides an API key (the codec's browser session); null = none presented. */
   authenticate?: (req: Request) => Promise<Principal | null>;
   body?: ZodType<B>;
@@ -76,6 +78,9 @@ export class ApiRoutes {
       app[spec.method](spec.path, async (req: Request, res: Response, next: NextFunction) => {
         try {
           res.locals.route = spec.path;
+          if (spec.personalData) res.locals.personalData = true;
+          // Known before the handler runs, so a refused read is audited against its case too.
+          if (spec.personalData && typeof req.params.id === 'string') res.locals.caseId = req.params.id;
           const principal = spec.roles === 'public' ? null : ((await spec.authenticate?.(req)) ?? await authenticate(req));
           if (principal) res.locals.principal = principal;
           if (spec.roles !== 'public' && !spec.roles.includes(principal!.role)) {

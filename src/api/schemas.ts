@@ -83,8 +83,9 @@ const partnerFields = {
   communities: z.array(text(200)).max(500),
   grids: z.array(text(200)).max(2000).optional(),
   capacity: z.number().int().min(0).max(100000),
-  webhookUrl,
-  webhookSecret: z.string().min(16, 'must be at least 16 characters').max(500),
+  webhookUrl: webhookUrl.optional().openapi({ description: 'Where order events are POSTed; leave out (with webhookSecret) for a partner without a system of its own' }),
+  // Printable ASCII: Standard Webhooks receivers key HMAC-SHA256 with the secret's bytes (format "raw").
+  webhookSecret: z.string().min(16, 'must be at least 16 characters').max(500).regex(/^[\x20-\x7e]+$/, 'must be printable ASCII').optional(),
   active: z.boolean().optional(),
   department: z.enum(DEPARTMENTS).optional(),
   institution: z.enum(INSTITUTIONS).optional(),
@@ -101,14 +102,20 @@ function checkPartnerKind(v: { kind?: string; categories?: string[]; communities
   if (servesResidents && v.communities?.length === 0) ctx.addIssue({ code: 'custom', path: ['communities'], message: 'name at least one community served' });
 }
 
-export const CreatePartner = z.object(partnerFields).strict().superRefine(checkPartnerKind).openapi('CreatePartner');
+/** A webhook needs its secret, and a secret without a webhook signs nothing. */
+function checkWebhookPair(v: { webhookUrl?: string; webhookSecret?: string }, ctx: z.RefinementCtx) {
+  if (v.webhookUrl && !v.webhookSecret) ctx.addIssue({ code: 'custom', path: ['webhookSecret'], message: 'a partner with a webhookUrl needs a webhookSecret' });
+  if (v.webhookSecret && !v.webhookUrl) ctx.addIssue({ code: 'custom', path: ['webhookUrl'], message: 'a webhookSecret needs a webhookUrl to sign for' });
+}
+
+export const CreatePartner = z.object(partnerFields).strict().superRefine(checkPartnerKind).superRefine(checkWebhookPair).openapi('CreatePartner');
 export const UpdatePartner = z.object(partnerFields).partial().strict()
   .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')
   .openapi('UpdatePartner');
 
 export const PartnerView = z.object({
   id: z.string(), name: z.string(), kind: z.enum(PARTNER_KINDS), categories: z.array(z.string()),
-  communities: z.array(z.string()), grids: z.array(z.string()), capacity: z.number().int(), webhookUrl: z.string(),
+  communities: z.array(z.string()), grids: z.array(z.string()), capacity: z.number().int(), webhookUrl: z.string().nullable(),
   active: z.boolean(), department: z.string().nullable(), institution: z.string().nullable(), hours: z.string().nullable(),
   createdAt: z.string(), updatedAt: z.string(),
 }).openapi('Partner');
@@ -151,7 +158,7 @@ export const ServiceRequestView = z.object({
   category: z.enum(CATEGORIES),
   urgency: z.enum(URGENCIES),
   channel: z.enum(CHANNELS),
-  description: z.string(),
+  description: z.string().optional().openapi({ description: 'absent for a partner whose order has ended' }),
   assignedPartnerId: z.string().nullable(),
   currentOrderId: z.string().nullable(),
   dispatchAttempts: z.number().int(),

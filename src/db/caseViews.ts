@@ -93,7 +93,7 @@ export async function caseTimeline(pool: Pool, caseId: string): Promise<Timeline
   const { rows } = await pool.query(
     `SELECT e.seq, e.at, e.type, e.actor,
        CASE WHEN e.data ? 'deliveryId' THEN e.data || jsonb_build_object('attemptLog', coalesce((
-         SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'at', a.at, 'httpStatus', a.http_status, 'error', a.error) ORDER BY a.attempt)
+         SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('attempt', a.attempt, 'at', a.at, 'outcome', a.outcome)) || jsonb_build_object('httpStatus', a.http_status, 'error', a.error) ORDER BY a.attempt)
          FROM webhook_attempts a WHERE a.delivery_id = e.data->>'deliveryId'), '[]'::jsonb))
        ELSE e.data END AS data
      FROM case_events e WHERE e.case_id = $1 ORDER BY e.seq`, [caseId]);

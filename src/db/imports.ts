@@ -1,5 +1,6 @@
 /** The imports table, and the partner roster written with its import in one statement. */
 import type { Pool } from 'pg';
+import type { WebhookSecretBox } from '../crypto/secretBox';
 
 export interface ImportRow {
   id: string; keyId: string; kind: string; fileHash: string; status: 'running' | 'done' | 'failed';
@@ -46,23 +47,28 @@ export async function restartImport(pool: Pool, id: string): Promise<void> {
  */
 export async function importPartners(
   pool: Pool, i: { id: string; keyId: string; fileHash: string }, partners: { id: string; fields: Record<string, unknown> }[],
+  box: WebhookSecretBox,
 ): Promise<{ row: ImportRow; first: boolean }> {
+  // Secrets are sealed before they reach Postgres, as for POST /v1/partners (never stored in clear).
+  const sealed = partners.map(({ id, fields: { webhookSecret, ...rest } }) => ({
+    id, ...rest, webhookSecretSealed: typeof webhookSecret === 'string' && webhookSecret ? box.seal(id, webhookSecret) : null,
+  }));
   const { rows } = await pool.query(
     `WITH imp AS (
        INSERT INTO imports (id, key_id, kind, file_hash, status, rows, created, case_ids)
        VALUES ($1, $2, 'partners', $3, 'done', $4, $4, $5) ON CONFLICT (key_id, kind, file_hash) DO NOTHING RETURNING id
      ), ins AS (
-       INSERT INTO partners (id, name, kind, categories, communities, grids, capacity, webhook_url, webhook_secret, active, department, institution, hours)
-       SELECT p.id, p.name, p.kind, p.categories, p.communities, coalesce(p.grids, '{}'), p.capacity, p."webhookUrl", p."webhookSecret",
+       INSERT INTO partners (id, name, kind, categories, communities, grids, capacity, webhook_url, webhook_secret_sealed, active, department, institution, hours)
+       SELECT p.id, p.name, p.kind, p.categories, p.communities, coalesce(p.grids, '{}'), p.capacity, p."webhookUrl", p."webhookSecretSealed",
          coalesce(p.active, true), p.department, p.institution, p.hours
        FROM jsonb_to_recordset($6::jsonb) AS p(id text, name text, kind text, categories text[], communities text[], grids text[],
-         capacity int, "webhookUrl" text, "webhookSecret" text, active boolean, department text, institution text, hours text)
+         capacity int, "webhookUrl" text, "webhookSecretSealed" text, active boolean, department text, institution text, hours text)
        WHERE EXISTS (SELECT 1 FROM imp)
        ON CONFLICT (id) DO NOTHING RETURNING id
      )
      SELECT (SELECT count(*) FROM ins)::int AS inserted, EXISTS (SELECT 1 FROM imp) AS first`,
     [i.id, i.keyId, i.fileHash, partners.length, JSON.stringify(partners.map((p) => p.id)),
-      JSON.stringify(partners.map((p) => ({ id: p.id, ...p.fields })))]);
+      JSON.stringify(sealed)]);
   const first: boolean = rows[0].first;
   if (first) return { row: (await getImport(pool, i.id))!, first };
   const { rows: existing } = await pool.query(`SELECT ${COLUMNS} FROM imports WHERE key_id = $1 AND kind = 'partners' AND file_hash = $2`, [i.keyId, i.fileHash]);

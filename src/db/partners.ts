@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import type { WebhookSecretBox } from '../crypto/secretBox';
+import { secretChange } from './webhookSecrets';
 
 export interface PartnerRow {
   id: string; name: string; kind: string; categories: string[]; communities: string[]; grids: string[];
-  capacity: number; webhook_url: string; active: boolean; department: string | null; institution: string | null;
+  capacity: number; webhook_url: string | null; active: boolean; department: string | null; institution: string | null;
   hours: string | null; created_at: Date; updated_at: Date;
 }
 
 export interface PartnerFields {
   name: string; kind: string; categories: string[]; communities: string[]; grids?: string[]; capacity: number;
-  webhookUrl: string; webhookSecret: string; active?: boolean; department?: string; institution?: string; hours?: string;
+  webhookUrl?: string; webhookSecret?: string; active?: boolean; department?: string; institution?: string; hours?: string;
 }
 
 const COLUMNS = 'id, name, kind, categories, communities, grids, capacity, webhook_url, active, department, institution, hours, created_at, updated_at';
@@ -17,7 +19,7 @@ const COLUMNS = 'id, name, kind, categories, communities, grids, capacity, webho
 /** API field -> column, for inserts and PATCH. */
 const FIELD_COLUMNS: Record<string, string> = {
   name: 'name', kind: 'kind', categories: 'categories', communities: 'communities', grids: 'grids', capacity: 'capacity',
-  webhookUrl: 'webhook_url', webhookSecret: 'webhook_secret', active: 'active', department: 'department',
+  webhookUrl: 'webhook_url', active: 'active', department: 'department',
   institution: 'institution', hours: 'hours',
 };
 
@@ -29,12 +31,14 @@ export function partnerView(r: PartnerRow) {
   };
 }
 
-export async function insertPartner(pool: Pool, f: PartnerFields): Promise<PartnerRow> {
+/** The webhook secret is sealed with `box` before it reaches Postgres (never stored in clear). */
+export async function insertPartner(pool: Pool, f: PartnerFields, box: WebhookSecretBox): Promise<PartnerRow> {
+  const id = randomUUID();
   const { rows } = await pool.query<PartnerRow>(
-    `INSERT INTO partners (id, name, kind, categories, communities, grids, capacity, webhook_url, webhook_secret, active, department, institution, hours)
+    `INSERT INTO partners (id, name, kind, categories, communities, grids, capacity, webhook_url, webhook_secret_sealed, active, department, institution, hours)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${COLUMNS}`,
-    [randomUUID(), f.name, f.kind, f.categories, f.communities, f.grids ?? [], f.capacity, f.webhookUrl, f.webhookSecret,
-      f.active ?? true, f.department ?? null, f.institution ?? null, f.hours ?? null]);
+    [id, f.name, f.kind, f.categories, f.communities, f.grids ?? [], f.capacity, f.webhookUrl ?? null,
+      f.webhookSecret ? box.seal(id, f.webhookSecret) : null, f.active ?? true, f.department ?? null, f.institution ?? null, f.hours ?? null]);
   return rows[0];
 }
 
@@ -43,12 +47,14 @@ export async function getPartner(pool: Pool, id: string): Promise<PartnerRow | n
   return rows[0] ?? null;
 }
 
-export async function updatePartner(pool: Pool, id: string, changes: Partial<PartnerFields>): Promise<PartnerRow | null> {
+/** A new webhookSecret is sealed, and the one it replaces kept for dual signing (webhookSecrets.ts). */
+export async function updatePartner(pool: Pool, id: string, changes: Partial<PartnerFields>, box: WebhookSecretBox): Promise<PartnerRow | null> {
   const sets: string[] = [];
   const values: unknown[] = [id];
-  for (const [field, value] of Object.entries(changes)) {
-    const column = FIELD_COLUMNS[field];
-    if (!column || value === undefined) continue;
+  const columns: [string, unknown][] = Object.entries(changes).flatMap(([field, value]) =>
+    (FIELD_COLUMNS[field] && value !== undefined ? [[FIELD_COLUMNS[field], value] as [string, unknown]] : []));
+  if (changes.webhookSecret !== undefined) columns.push(...Object.entries(await secretChange(pool, box, id, changes.webhookSecret)));
+  for (const [column, value] of columns) {
     values.push(value);
     sets.push(`${column} = $${values.length}`);
   }

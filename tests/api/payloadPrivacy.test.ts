@@ -138,7 +138,8 @@ describe('the codec endpoint', () => {
 
   it('encodes what it decodes, and refuses tampered payloads with 400', async () => {
     const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('{"x":1}').toString('base64') };
-    const encoded = await sys.call('POST', '/codec/encode', { key: supervisorKey, body: { payloads: [plain] } });
+    // Encoding is for admins (tests/api/scopeMeansScope.test.ts); decoding for supervisors too.
+    const encoded = await sys.call('POST', '/codec/encode', { body: { payloads: [plain] } });
     expect(encoded.status).toBe(200);
     expect(Buffer.from(encoded.body.payloads[0].metadata.encoding, 'base64').toString()).toBe('binary/encrypted');
     const roundTrip = await sys.call('POST', '/codec/decode', { key: supervisorKey, body: encoded.body });

@@ -56,6 +56,8 @@ interface Entry {
   scope?: { roles: readonly Role[]; inside?: (f: Fixtures) => Probe; outside: (f: Fixtures) => Probe };
 }
 
+const newPartner = (community: string) => ({ name: '社区便民店', kind: 'enterprise', categories: ['food'], communities: [community], capacity: 0 });
+
 /** A body no write schema accepts (they are all strict), so permitted roles get a harmless 400. */
 const JUNK = { unexpectedField: true };
 
@@ -118,8 +120,11 @@ const MATRIX: Record<string, Entry> = {
   // Limited supervisors see requests on their communities' cases only (tests/api/security.test.ts).
   'GET /v1/audit': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/audit' }) },
 
-  // Partners are shared by all communities: managing them is not limited by community.
-  'POST /v1/partners': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/partners', body: JUNK }) },
+  // A limited supervisor registers partners of its own communities only (capacity 0: never dispatched to).
+  'POST /v1/partners': {
+    roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/partners', body: JUNK }),
+    scope: { roles: ['supervisor'], inside: (f) => ({ path: '/v1/partners', body: newPartner(f.communityIn) }), outside: (f) => ({ path: '/v1/partners', body: newPartner(f.communityOut) }) },
+  },
   'GET /v1/partners': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/partners' }) },
   'GET /v1/partners/:id': {
     roles: ['admin', 'supervisor', 'staff', 'partner'],
@@ -128,10 +133,22 @@ const MATRIX: Record<string, Entry> = {
   },
   // Always the caller's own orders: there is no other partner's list to ask for.
   'GET /v1/partners/me/orders': { roles: ['partner'], probe: () => ({ path: '/v1/partners/me/orders' }) },
-  'PATCH /v1/partners/:id': { roles: ['admin', 'supervisor'], probe: (f) => ({ path: `/v1/partners/${f.orderPartner.id}`, body: JUNK }) },
+  // ... and may change its own communities' partners, but never re-point a webhook or its secret.
+  'PATCH /v1/partners/:id': {
+    roles: ['admin', 'supervisor'], probe: (f) => ({ path: `/v1/partners/${f.orderPartner.id}`, body: JUNK }),
+    scope: {
+      roles: ['supervisor'],
+      inside: (f) => ({ path: `/v1/partners/${f.orderPartner.id}`, body: { capacity: 50 } }),
+      outside: (f) => ({ path: `/v1/partners/${f.orderPartner.id}`, body: { webhookSecret: 'attacker-chosen-secret-0123' } }),
+    },
+  },
 
   'GET /v1/sla-policies': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/sla-policies' }) },
-  'PUT /v1/sla-policies': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/sla-policies', body: JUNK }) },
+  // Policies apply to every community's cases: a limited supervisor may not change them.
+  'PUT /v1/sla-policies': {
+    roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/sla-policies', body: JUNK }),
+    scope: { roles: ['supervisor'], outside: () => ({ path: '/v1/sla-policies', body: { caseType: 'registration', supplementWindow: 'P99D' } }) },
+  },
 
   'POST /v1/service-requests': {
     roles: STAFF,
@@ -202,7 +219,9 @@ const MATRIX: Record<string, Entry> = {
 
   // The codec decrypts every community's payloads: keys limited to communities never may.
   'POST /codec/decode': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/decode', body: JUNK }), scope: { roles: ['supervisor'], outside: () => ({ path: '/codec/decode', body: { payloads: [] } }) } },
-  'POST /codec/encode': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/encode', body: JUNK }), scope: { roles: ['supervisor'], outside: () => ({ path: '/codec/encode', body: { payloads: [] } }) } },
+  // Encoding makes payloads Temporal takes as ours: admins only.
+  'POST /codec/encode': { roles: ['admin'], probe: () => ({ path: '/codec/encode', body: JUNK }) },
+  'POST /codec/logout': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/logout', body: JUNK }) },
   'POST /codec/session': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/session', body: JUNK }), scope: { roles: ['supervisor'], outside: () => ({ path: '/codec/session' }) } },
 };
 

@@ -10,6 +10,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { deliverPartnerWebhook, type WebhookDelivery } from '../../src/activities/webhooks';
+import { parseCidrs } from '../../src/net/privateAddress';
+import { webhookDispatcher } from '../../src/net/webhookDispatcher';
 import { startTestSystem, type TestSystem } from '../support/system';
 
 let sys: TestSystem;
@@ -36,6 +38,9 @@ function flakyPool(down: (statement: number) => boolean): { pool: Pool; refused:
   return { pool, refused: () => refused };
 }
 
+// The partner here listens on loopback, which the test systems allowlist.
+const loopbackAgent = webhookDispatcher({ allow: parseCidrs('127.0.0.0/8') });
+
 async function partner(): Promise<string> {
   const id = randomUUID();
   await sys.pool.query(
@@ -53,7 +58,7 @@ it('waits out a Postgres outage before and after the POST, posting once in one a
   const { pool, refused } = flakyPool((n) => n <= 3 || n === 5 || n === 6);
   const fetch = jest.fn(async () => new Response(null, { status: 202 }));
   const result = await activityEnv().run(deliverPartnerWebhook,
-    { pool, fetch: fetch as unknown as typeof globalThis.fetch, timeoutMs: 1000, allowPrivate: true, postgresWaitMs: 30_000 }, d);
+    { pool, fetch: fetch as unknown as typeof globalThis.fetch, timeoutMs: 1000, dispatcher: loopbackAgent, postgresWaitMs: 30_000 }, d);
   expect(result).toEqual({ httpStatus: 202, attempt: 1 });
   expect(refused()).toBe(5);
   expect(fetch).toHaveBeenCalledTimes(1);
@@ -66,7 +71,7 @@ it('fails the attempt (to be retried) when Postgres stays away longer than the w
   const { pool, refused } = flakyPool(() => true);
   const fetch = jest.fn(async () => new Response(null, { status: 202 }));
   const failure = await activityEnv().run(deliverPartnerWebhook,
-    { pool, fetch: fetch as unknown as typeof globalThis.fetch, timeoutMs: 1000, allowPrivate: true, postgresWaitMs: 600 }, d)
+    { pool, fetch: fetch as unknown as typeof globalThis.fetch, timeoutMs: 1000, dispatcher: loopbackAgent, postgresWaitMs: 600 }, d)
     .catch((err: unknown) => err);
   expect((failure as Error).message).toContain('ECONNREFUSED');
   expect(failure).not.toBeInstanceOf(ApplicationFailure); // an ordinary error: Temporal retries it
@@ -83,7 +88,7 @@ it('does not wait on errors that are not an unreachable server', async () => {
       : Reflect.get(target, prop)),
   }) as Pool;
   const failure = await activityEnv().run(deliverPartnerWebhook,
-    { pool, fetch: globalThis.fetch, timeoutMs: 1000, allowPrivate: true, postgresWaitMs: 30_000 }, d).catch((err: unknown) => err);
+    { pool, fetch: globalThis.fetch, timeoutMs: 1000, dispatcher: loopbackAgent, postgresWaitMs: 30_000 }, d).catch((err: unknown) => err);
   expect((failure as Error).message).toContain('permission denied');
   expect(calls).toBe(1);
 });
@@ -99,7 +104,7 @@ it('stops a POST in flight when the delivery is cancelled, logs the attempt and 
   }));
   const env = activityEnv();
   const running = env.run(deliverPartnerWebhook,
-    { pool: sys.pool, fetch: fetch as unknown as typeof globalThis.fetch, timeoutMs: 60_000, allowPrivate: true }, d)
+    { pool: sys.pool, fetch: fetch as unknown as typeof globalThis.fetch, timeoutMs: 60_000, dispatcher: loopbackAgent }, d)
     .catch((err: unknown) => err);
   await postStarted;
   env.cancel();

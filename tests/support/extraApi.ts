@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { createLogger, type Logger } from '../../src/logger';
 import { closeServer, startApi } from '../../src/server';
 import type { ApiResponse, TestSystem } from './system';
-import { TEST_PAYLOAD_ENCRYPTION_KEYS } from './testKeys';
+import { TEST_PAYLOAD_ENCRYPTION_KEYS, TEST_WEBHOOK_SECRET_KEYS } from './testKeys';
 
 export interface ExtraApi {
   url: string;
@@ -18,7 +18,7 @@ export interface ExtraApi {
 export async function startExtraApi(sys: TestSystem, env: Record<string, string>, log: Logger = createLogger('silent', 'extra-api')): Promise<ExtraApi> {
   const config = loadConfig({
     APP_ENV: 'test', PORT: '0', TEMPORAL_ADDRESS: sys.config.TEMPORAL_ADDRESS, DATABASE_URL: sys.config.DATABASE_URL,
-    TEMPORAL_TASK_QUEUE: sys.taskQueue, ADMIN_API_KEY: sys.adminKey, PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_ENCRYPTION_KEYS,
+    TEMPORAL_TASK_QUEUE: sys.taskQueue, ADMIN_API_KEY: sys.adminKey, PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_ENCRYPTION_KEYS, WEBHOOK_SECRET_KEYS: TEST_WEBHOOK_SECRET_KEYS,
     RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_IP_PER_MINUTE: '0', ...env,
   });
   const { server, url } = await startApi({ config, pool: sys.pool, temporal: sys.client, log });

@@ -1,5 +1,9 @@
-/** A loopback partner system: receives webhooks, checks their signatures, answers as told. */
+/**
+ * A loopback partner system: receives webhooks, checks their signatures (X-Signature by hand,
+ * webhook-signature with the reference Standard Webhooks library), answers as told.
+ */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -7,6 +11,10 @@ export interface ReceivedDelivery {
   event: string;
   deliveryId: string;
   signatureValid: boolean;
+  /** Whether `standardwebhooks` (the reference library) accepts webhook-id/-timestamp/-signature under `secret`. */
+  standardValid: boolean;
+  /** The raw body, to verify again under another secret (see `verifiesWith`). */
+  raw: string;
   headers: Record<string, string | string[] | undefined>;
   body: { event: string; deliveryId: string; caseId: string; caseType: string; orderId: string; deadline?: string; case: Record<string, any> };
   answeredWith: number;
@@ -32,7 +40,10 @@ export async function startPartnerSimulator(secret = `sim-secret-${Math.random()
       const given = Buffer.from(String(req.headers['x-signature'] ?? ''));
       const signatureValid = expected.length === given.length && timingSafeEqual(expected, given);
       const body = JSON.parse(raw);
-      const d = { event: String(req.headers['x-event']), deliveryId: String(req.headers['x-delivery-id']), signatureValid, headers: req.headers, body };
+      const d = {
+        event: String(req.headers['x-event']), deliveryId: String(req.headers['x-delivery-id']), signatureValid,
+        standardValid: verifiesWith(sim.secret, raw, req.headers), raw, headers: req.headers, body,
+      };
       const status = sim.respond(d);
       sim.received.push({ ...d, answeredWith: status });
       res.statusCode = status;
@@ -43,4 +54,14 @@ export async function startPartnerSimulator(secret = `sim-secret-${Math.random()
   sim.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook`;
   sim.stop = () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
   return sim;
+}
+
+/** Standard Webhooks verification by the reference library, as a partner would run it. */
+export function verifiesWith(secret: string, raw: string, headers: Record<string, string | string[] | undefined>): boolean {
+  try {
+    new Webhook(secret, { format: 'raw' }).verify(raw, Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v ?? '')])));
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -14,7 +14,7 @@ import { closeServer, startApi } from '../../src/server';
 import { payloadCodecFor } from '../../src/temporal/codec';
 import { connectClient, connectWorker } from '../../src/temporal/connection';
 import { createCaseWorker } from '../../src/worker';
-import { TEST_PAYLOAD_ENCRYPTION_KEYS } from './testKeys';
+import { TEST_PAYLOAD_ENCRYPTION_KEYS, TEST_WEBHOOK_SECRET_KEYS } from './testKeys';
 
 export interface ApiResponse<T = any> { status: number; body: T; headers: Headers }
 
@@ -48,7 +48,7 @@ export async function startTestSystem(env: Record<string, string> = {}): Promise
     APP_ENV: 'test', PORT: '0', LOG_LEVEL: 'silent', TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: process.env.DATABASE_URL, ADMIN_API_KEY: adminKey,
     WORKFLOW_BUNDLE_PATH: process.env.TEST_WORKFLOW_BUNDLE, PG_POOL_MAX: '5', WEBHOOK_TIMEOUT_MS: '3000',
-    SHUTDOWN_GRACE_MS: '2000', PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_ENCRYPTION_KEYS,
+    SHUTDOWN_GRACE_MS: '2000', PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_ENCRYPTION_KEYS, WEBHOOK_SECRET_KEYS: TEST_WEBHOOK_SECRET_KEYS,
     // Off by default so suites making many requests are not throttled; rate-limit tests set their own.
     RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_IP_PER_MINUTE: '0', ...env,
   });

@@ -3,3 +3,5 @@
  * histories captured in tests can be decoded again (replay tests, the codec endpoint).
  */
 export const TEST_PAYLOAD_ENCRYPTION_KEYS = 'test1:Z29uZ2ppYW4tdGVzdC1wYXlsb2FkLWtleS0zMmJ5dGU=';
+/** The fixed key sealing partners' webhook secrets in the test systems (WEBHOOK_SECRET_KEYS). */
+export const TEST_WEBHOOK_SECRET_KEYS = 'testw1:Z29uZ2ppYW4tdGVzdC13ZWJob29rLXNlY3JldC1rZXk=';

@@ -1,6 +1,7 @@
 /** Pure guards: token buckets, and which webhook targets count as private. */
 import { TokenBuckets } from '../../src/api/rateLimit';
-import { isPrivateAddress, isPrivateHost, privateTargetReason } from '../../src/net/privateAddress';
+import { loadConfig } from '../../src/config';
+import { isPrivateAddress, isPrivateHost, parseCidrs, refusedAddressReason, refusedHostReason } from '../../src/net/privateAddress';
 
 describe('token buckets', () => {
   it('grants a minute\'s allowance, then says how long to wait, then refills with time', () => {
@@ -30,21 +31,45 @@ describe('private webhook targets', () => {
     '0.0.0.0', '224.0.0.1', '::1', '::', 'fd12::1', 'fe80::1', '::ffff:10.0.0.1', 'ff02::1',
   ])('%s is private', (ip) => expect(isPrivateAddress(ip)).toBe(true));
 
-  it.each(['93.184.216.34', '172.32.0.1', '8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8'])('%s is public', (ip) => {
+  it.each([
+    ['NAT64', '64:ff9b::a00:1'], ['NAT64 of loopback', '64:ff9b::7f00:1'], ['local-use NAT64', '64:ff9b:1::808:808'],
+    ['6to4', '2002:a00:1::1'], ['6to4 of the metadata address', '2002:a9fe:a9fe::1'], ['Teredo', '2001:0:4136:e378:8000:63bf:f5ff:fffe'],
+    ['IPv4-translated', '::ffff:0:a00:1'], ['IPv4-compatible', '::a00:1'], ['IPv4-mapped loopback', '::ffff:127.0.0.1'],
+  ])('an IPv6 form embedding a private IPv4 address is private too: %s %s', (_what, ip) => {
+    expect(isPrivateAddress(ip)).toBe(true);
+    expect(refusedAddressReason(ip, [])).toMatch(/address, not in WEBHOOK_ALLOW_CIDRS/);
+  });
+
+  it.each(['93.184.216.34', '172.32.0.1', '8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'])('%s is public', (ip) => {
     expect(isPrivateAddress(ip)).toBe(false);
+  });
+
+  it('lets through only the private ranges named in the allowlist', () => {
+    const allow = parseCidrs('10.20.0.0/16, fd00:1::/32');
+    expect(refusedAddressReason('10.20.3.4', allow)).toBeNull();
+    expect(refusedAddressReason('fd00:1::5', allow)).toBeNull();
+    expect(refusedAddressReason('10.21.0.1', allow)).toBe('10.21.0.1 is a private address, not in WEBHOOK_ALLOW_CIDRS');
+    expect(refusedAddressReason('127.0.0.1', allow)).toMatch(/loopback/);
+    expect(refusedAddressReason('::ffff:127.0.0.1', parseCidrs('127.0.0.0/8'))).toBeNull();
+    expect(() => parseCidrs('10.0.0.0/33')).toThrow(/not a CIDR/);
   });
 
   it('recognises private names and bracketed IPv6 hosts', () => {
     for (const host of ['localhost', 'api.localhost', 'printer.local', 'db.internal', '[::1]']) expect(isPrivateHost(host)).toBe(true);
     expect(isPrivateHost('partner.example.org')).toBe(false);
+    expect(refusedHostReason('db.internal', [])).toMatch(/internal name/);
+    expect(refusedHostReason('[64:ff9b::a00:1]', [])).toMatch(/private/);
+    expect(refusedHostReason('partner.example.org', [])).toBeNull();
   });
+});
 
-  it('resolves names at delivery, so a public name pointing at a private address is refused (DNS rebinding)', async () => {
-    const resolvesTo = (...ips: string[]) => async () => ips;
-    expect(await privateTargetReason('https://partner.example.org/hook', resolvesTo('93.184.216.34'))).toBeNull();
-    expect(await privateTargetReason('https://partner.example.org/hook', resolvesTo('93.184.216.34', '10.0.0.7')))
-      .toBe('webhook host partner.example.org resolves to the private address 10.0.0.7');
-    expect(await privateTargetReason('http://127.0.0.1:9/hook', resolvesTo())).toMatch(/loopback or private/);
-    await expect(privateTargetReason('https://nowhere.example.org/', async () => { throw new Error('ENOTFOUND'); })).rejects.toThrow('ENOTFOUND');
+describe('configuration of webhook targets', () => {
+  it('allows loopback outside production, nothing in production, and refuses the old all-or-nothing switch', () => {
+    expect(loadConfig({ APP_ENV: 'test' }).webhookAllowCidrs.map(([a, bits]) => `${a.toString()}/${bits}`)).toEqual(['127.0.0.0/8', '::1/128']);
+    const prod = { APP_ENV: 'production', PAYLOAD_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`, WEBHOOK_SECRET_KEYS: `w1:${Buffer.alloc(32, 2).toString('base64')}` };
+    expect(loadConfig(prod).webhookAllowCidrs).toEqual([]);
+    expect(loadConfig({ ...prod, WEBHOOK_ALLOW_CIDRS: '10.20.0.0/16' }).webhookAllowCidrs).toHaveLength(1);
+    expect(() => loadConfig({ ...prod, WEBHOOK_ALLOW_CIDRS: '10.20.0.0' })).toThrow(/WEBHOOK_ALLOW_CIDRS/);
+    expect(() => loadConfig({ ...prod, WEBHOOK_ALLOW_PRIVATE: 'true' })).toThrow(/WEBHOOK_ALLOW_PRIVATE is no longer read/);
   });
 });

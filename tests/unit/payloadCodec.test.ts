@@ -78,7 +78,7 @@ describe('PAYLOAD_ENCRYPTION_KEYS', () => {
 
   it('is required in production, optional in development (npm start generates one)', () => {
     expect(() => loadConfig({ APP_ENV: 'production' })).toThrow(/PAYLOAD_ENCRYPTION_KEYS is not set: production refuses/);
-    expect(loadConfig({ APP_ENV: 'production', PAYLOAD_ENCRYPTION_KEYS: `k1:${b64()}` }).payloadEncryptionKeys).toHaveLength(1);
+    expect(loadConfig({ APP_ENV: 'production', PAYLOAD_ENCRYPTION_KEYS: `k1:${b64()}`, WEBHOOK_SECRET_KEYS: `w1:${b64()}` }).payloadEncryptionKeys).toHaveLength(1);
     expect(loadConfig({ APP_ENV: 'development' }).payloadEncryptionKeys).toEqual([]);
   });
 

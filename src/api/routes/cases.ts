@@ -52,7 +52,7 @@ export function caseRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   });
 
   routes.add({
-    method: 'get', path: '/v1/cases/:id/history', tag: 'supervision', roles: ['admin', 'supervisor', 'staff'],
+    method: 'get', path: '/v1/cases/:id/history', tag: 'supervision', roles: ['admin', 'supervisor', 'staff'], personalData: true,
     summary: 'The business timeline of a case, oldest first; notification events carry each delivery attempt (attemptLog)',
     params: IdParam,
     responses: { 200: { description: 'the timeline', schema: CaseHistory }, 404: { description: 'unknown case' } },

@@ -90,7 +90,9 @@ export function codecRoutes(routes: ApiRoutes, { config, pool }: ApiDeps): void 
 
   for (const direction of ['decode', 'encode'] as const) {
     routes.add({
-      method: 'post', path: `/codec/${direction}`, tag: 'codec', roles: ['admin', 'supervisor'], authenticate: sessionOrKey,
+      // Encoding forges payloads Temporal will trust as ours (signals, inputs): admins only.
+      method: 'post', path: `/codec/${direction}`, tag: 'codec', roles: direction === 'decode' ? ['admin', 'supervisor'] : ['admin'], authenticate: sessionOrKey,
+      personalData: direction === 'decode',
       summary: direction === 'decode'
         ? 'Decrypt Temporal payloads (remote codec protocol, for the Web UI and `temporal --codec-endpoint`)'
         : 'Encrypt Temporal payloads (remote codec protocol)',
@@ -118,12 +120,24 @@ export function codecRoutes(routes: ApiRoutes, { config, pool }: ApiDeps): void 
     responses: { 200: { description: 'signed in', schema: z.object({ expiresAt: z.string() }) } },
     handler: async ({ principal, req }) => {
       requireUnscoped(principal);
-      const { cookie, expiresAt } = sessions.issue(principal, req.header('authorization') ?? '');
+      const { cookie, expiresAt } = await sessions.issue(principal, req.header('authorization') ?? '');
       const attributes = ['Path=/codec', 'HttpOnly', 'SameSite=Strict', `Max-Age=${CODEC_SESSION_SECONDS}`, ...(req.secure ? ['Secure'] : [])];
       return {
         status: 200, body: { expiresAt: expiresAt.toISOString() },
         headers: { 'Set-Cookie': `${CODEC_SESSION_COOKIE}=${cookie}; ${attributes.join('; ')}`, 'Cache-Control': 'no-store' },
       };
+    },
+  });
+
+  routes.add({
+    method: 'post', path: '/codec/logout', tag: 'codec', roles: ['admin', 'supervisor'], authenticate: sessionOrKey,
+    summary: 'End this browser\'s codec session now (the cookie stops working everywhere, not only in this browser)',
+    body: EmptyBody.optional(),
+    responses: { 204: { description: 'signed out (the session, if there was one, is ended)' } },
+    handler: async ({ req }) => {
+      await sessions.end(req);
+      const attributes = ['Path=/codec', 'HttpOnly', 'SameSite=Strict', 'Max-Age=0', ...(req.secure ? ['Secure'] : [])];
+      return { status: 204, headers: { 'Set-Cookie': `${CODEC_SESSION_COOKIE}=; ${attributes.join('; ')}`, 'Cache-Control': 'no-store' } };
     },
   });
 

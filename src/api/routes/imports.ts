@@ -11,9 +11,11 @@ import { NEEDS_COLUMNS, needsListRows } from '../../intake/needsList';
 import { PARTNER_COLUMNS, partnerRosterRows } from '../../intake/partnerRoster';
 import { CSV_TYPE, readTable, XLSX_TYPE } from '../../intake/spreadsheet';
 import { templateFile } from '../../intake/templates';
-import { isPrivateHost } from '../../net/privateAddress';
+import { webhookSecretBoxFor, type WebhookSecretBox } from '../../crypto/secretBox';
 import { inCommunityScope } from '../auth';
 import type { ApiDeps } from '../deps';
+import { checkPartnerCreate } from '../partnerScope';
+import { webhookUrlRefusal } from './partners';
 import { badRequest, type FieldError, HttpProblem, notFound } from '../problem';
 import type { ApiRoutes } from '../routing';
 import { IdParam } from '../schemas';
@@ -47,6 +49,8 @@ function rejectRows(errors: FieldError[]): never {
 }
 
 export function importRoutes(routes: ApiRoutes, { pool, config, log }: ApiDeps): void {
+  let box: WebhookSecretBox | null = null;
+  const secrets = () => (box ??= webhookSecretBoxFor(config)); // built on first use, as in the partner routes
   const view = async (i: ImportRow) => ({
     id: i.id, kind: i.kind as 'service-requests' | 'partners', status: i.status, rows: i.rows, created: i.created,
     caseIds: i.kind === 'service-requests' ? i.caseIds : [],
@@ -103,14 +107,16 @@ export function importRoutes(routes: ApiRoutes, { pool, config, log }: ApiDeps):
     handler: async ({ req, query, principal }) => {
       const { file, format } = upload(req);
       const { rows, errors } = partnerRosterRows(await readTable(file, format));
-      if (!config.webhookAllowPrivate) {
-        for (const r of rows) if (isPrivateHost(new URL(r.body.webhookUrl).hostname)) errors.push({ path: `row ${r.row}.webhookUrl`, message: 'loopback and private addresses are refused in production' });
+      for (const r of rows) {
+        checkPartnerCreate(principal, r.body); // a supervisor limited to communities registers partners of its own only
+        const refused = webhookUrlRefusal(config, r.body.webhookUrl);
+        if (refused) errors.push({ path: `row ${r.row}.webhookUrl`, message: refused });
       }
       if (errors.length) rejectRows(errors);
       if (query.dryRun === 'true') return { status: 200, body: { dryRun: true, rows: rows.length, status: 'valid' } };
       const fileHash = createHash('sha256').update(file).digest('hex');
       const partners = rows.map((r) => ({ id: derivedId(`partner\0${principal.keyId}\0${fileHash}\0${r.row}`), fields: r.body }));
-      const { row, first } = await importPartners(pool, { id: randomUUID(), keyId: principal.keyId, fileHash }, partners);
+      const { row, first } = await importPartners(pool, { id: randomUUID(), keyId: principal.keyId, fileHash }, partners, secrets());
       return { status: first ? 202 : 200, body: await view(row), ...(first ? { headers: { Location: `/v1/imports/${row.id}` } } : {}) };
     },
   });

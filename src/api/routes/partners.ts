@@ -1,7 +1,10 @@
+import { webhookSecretBoxFor, type WebhookSecretBox } from '../../crypto/secretBox';
 import { decodeCursor, encodeCursor } from '../../db/cursor';
 import { getPartner, insertPartner, listPartners, partnerView, updatePartner } from '../../db/partners';
-import { isPrivateHost } from '../../net/privateAddress';
+import { isPrivateHost, refusedHostReason } from '../../net/privateAddress';
+import { forgetPartnerKeys } from '../auth';
 import type { ApiDeps } from '../deps';
+import { checkPartnerChange, checkPartnerCreate } from '../partnerScope';
 import { badRequest, forbidden, notFound } from '../problem';
 import type { ApiRoutes } from '../routing';
 import { CreatePartner, IdParam, PartnerList, PartnerQuery, PartnerView, UpdatePartner } from '../schemas';
@@ -9,12 +12,24 @@ import { CreatePartner, IdParam, PartnerList, PartnerQuery, PartnerView, UpdateP
 /** Kept here too for callers that imported it from this module. */
 export { isPrivateHost };
 
+/** Why a partner's webhook URL is refused (null: allowed); the partner routes and the roster import share it. */
+export function webhookUrlRefusal(config: ApiDeps['config'], url: string | undefined): string | null {
+  if (!url) return null;
+  // Signed bodies carry residents' contact details: never in clear over the network in production.
+  if (config.APP_ENV === 'production' && new URL(url).protocol !== 'https:') return 'production sends webhooks over https only';
+  // Early and friendly only: the check that holds is at the socket, at every delivery (webhookDispatcher.ts).
+  const refused = refusedHostReason(new URL(url).hostname, config.webhookAllowCidrs);
+  return refused ? `${refused}: non-public addresses are refused unless named in WEBHOOK_ALLOW_CIDRS` : null;
+}
+
 export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): void {
+  // Built on first use: building the routes (OpenAPI, the role matrix) needs no keys.
+  let box: WebhookSecretBox | null = null;
+  const secrets = () => (box ??= webhookSecretBoxFor(config));
+
   const checkWebhookUrl = (url: string | undefined) => {
-    if (!url || config.webhookAllowPrivate) return;
-    if (isPrivateHost(new URL(url).hostname)) {
-      throw badRequest('webhook URL not allowed', [{ path: 'body.webhookUrl', message: 'loopback and private addresses are refused in production (set WEBHOOK_ALLOW_PRIVATE=true to allow)' }]);
-    }
+    const refused = webhookUrlRefusal(config, url);
+    if (refused) throw badRequest('webhook URL not allowed', [{ path: 'body.webhookUrl', message: refused }]);
   };
 
   routes.add({
@@ -22,9 +37,10 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
     summary: 'Register a partner organisation (共建单位, department or linked institution)',
     body: CreatePartner,
     responses: { 201: { description: 'created', schema: PartnerView } },
-    handler: async ({ body }) => {
+    handler: async ({ body, principal }) => {
+      checkPartnerCreate(principal, body);
       checkWebhookUrl(body.webhookUrl);
-      return { status: 201, body: partnerView(await insertPartner(pool, body)) };
+      return { status: 201, body: partnerView(await insertPartner(pool, body, secrets())) };
     },
   });
 
@@ -64,14 +80,27 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
 
   routes.add({
     method: 'patch', path: '/v1/partners/:id', tag: 'partners', roles: ['admin', 'supervisor'],
-    summary: 'Change any field of a partner (e.g. { "active": false }, or a new webhookSecret)',
+    summary: 'Change any field of a partner (e.g. { "active": false }, or a new webhookSecret); a key limited to communities: its own partners, never the webhook',
     params: IdParam,
     body: UpdatePartner,
     responses: { 200: { description: 'the updated partner', schema: PartnerView }, 404: { description: 'unknown partner' } },
-    handler: async ({ params, body }) => {
+    handler: async ({ params, body, principal }) => {
+      const current = await getPartner(pool, params.id);
+      if (!current) throw notFound(`partner ${params.id}`);
+      checkPartnerChange(principal, current, body);
       checkWebhookUrl(body.webhookUrl);
-      const row = await updatePartner(pool, params.id, body);
+      if (body.webhookUrl && !body.webhookSecret) {
+        const { rows } = await pool.query('SELECT 1 FROM partners WHERE id = $1 AND webhook_secret IS NULL AND webhook_secret_sealed IS NULL', [params.id]);
+        if (rows.length) throw badRequest('webhook without a secret', [{ path: 'body.webhookSecret', message: 'this partner has no webhookSecret yet: send one with the webhookUrl' }]);
+      }
+      if (body.webhookSecret && !body.webhookUrl) {
+        const { rows } = await pool.query('SELECT 1 FROM partners WHERE id = $1 AND webhook_url IS NULL', [params.id]);
+        if (rows.length) throw badRequest('secret without a webhook', [{ path: 'body.webhookUrl', message: 'this partner has no webhookUrl: send one with the webhookSecret' }]);
+      }
+      const row = await updatePartner(pool, params.id, body, secrets());
       if (!row) throw notFound(`partner ${params.id}`);
+      // Its keys stop at once here (other API processes within API_KEY_CACHE_MS).
+      if (body.active === false) forgetPartnerKeys(pool, params.id);
       return { status: 200, body: partnerView(row) };
     },
   });

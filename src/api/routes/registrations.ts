@@ -37,12 +37,20 @@ export function registrationView(s: RegistrationState) {
 
 /**
  * What a partner may know of the applicants: a department needs their ID numbers and phones
- * while its review is pending; afterwards, and for a linked institution, their names suffice.
+ * while its review is pending; afterwards, and for a linked institution, their names suffice,
+ * and none of the free text written about them (delivery note, withdrawal reason, survey comment).
  */
 function registrationFor(p: Principal, s: RegistrationState): RegistrationState {
   if (p.role !== 'partner') return s;
   const reviewing = Object.values(s.reviews).some((r) => r.partnerId === p.partnerId && r.status === 'pending');
-  return reviewing ? s : { ...s, applicants: s.applicants.map(({ name }) => ({ name })) as Applicant[] };
+  if (reviewing) return s;
+  return {
+    ...s,
+    applicants: s.applicants.map(({ name }) => ({ name })) as Applicant[],
+    delivered: s.delivered ? { ...s.delivered, note: null } : null,
+    withdrawal: s.withdrawal ? (({ reason: _reason, ...w }) => w)(s.withdrawal) as RegistrationState['withdrawal'] : null,
+    survey: s.survey ? { ...s.survey, comment: null } : null,
+  };
 }
 
 /** A partner sees a case it reviews, or is notified of as a linked institution. */
@@ -99,7 +107,7 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
   });
 
   routes.add({
-    method: 'get', path: '/v1/registrations/:id', tag: 'registrations', roles: ['admin', 'supervisor', 'staff', 'partner'],
+    method: 'get', path: '/v1/registrations/:id', tag: 'registrations', roles: ['admin', 'supervisor', 'staff', 'partner'], personalData: true,
     summary: 'A registration case, live: missing documents, the three reviews, certificate and the 20-minute measure',
     params: IdParam,
     responses: { 200: { description: 'the case', schema: RegistrationView }, 404: { description: 'unknown case' } },

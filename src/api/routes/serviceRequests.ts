@@ -111,7 +111,7 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
   });
 
   routes.add({
-    method: 'get', path: '/v1/service-requests/:id', tag: 'service requests', roles: ['admin', 'supervisor', 'staff', 'partner'],
+    method: 'get', path: '/v1/service-requests/:id', tag: 'service requests', roles: ['admin', 'supervisor', 'staff', 'partner'], personalData: true,
     summary: 'A resident request, live',
     params: IdParam,
     responses: { 200: { description: 'the case', schema: ServiceRequestView }, 404: { description: 'unknown case' } },

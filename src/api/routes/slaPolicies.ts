@@ -3,6 +3,7 @@ import { ALL_SLA_COUNTS, ALL_SLA_DURATIONS, CASE_TYPE_DEFS } from '../../domain/
 import { DEFAULT_SLA_POLICIES, type SlaPolicy } from '../../domain/sla';
 import { CASE_TYPES, CATEGORIES, URGENCIES } from '../../domain/vocabulary';
 import type { ApiDeps } from '../deps';
+import { forbidden } from '../problem';
 import type { ApiRoutes } from '../routing';
 import { IsoDuration } from '../schemas';
 import { z } from '../zod';
@@ -41,10 +42,12 @@ export function slaPolicyRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
 
   routes.add({
     method: 'put', path: '/v1/sla-policies', tag: 'sla', roles: ['admin', 'supervisor'],
-    summary: 'Set the policy for (caseType, category?, urgency?); the most specific applies when a case starts',
+    summary: 'Set the policy for (caseType, category?, urgency?); the most specific applies when a case starts (not for keys limited to communities)',
     body: PutSlaPolicy,
     responses: { 200: { description: 'the stored policy', schema: z.record(z.string(), z.unknown()) } },
-    handler: async ({ body }) => {
+    handler: async ({ body, principal }) => {
+      // Policies apply to every community's cases: not for a key limited to some.
+      if (principal.communities) throw forbidden('SLA policies apply to every community: only admins and supervisors not limited to communities may change them');
       await saveSlaPolicy(pool, body as SlaPolicy);
       return { status: 200, body };
     },
