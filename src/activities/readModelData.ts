@@ -8,10 +8,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { isPostgresDataError } from '../db/dataErrors';
 import { recordRejection } from '../db/readModelRejections';
-import type { CaseEventBatch } from '../domain/caseEvents';
+import { type CaseEventBatch, READ_MODEL_DATA_ERROR } from '../domain/caseEvents';
 import { countReadModelRejection } from './domainMetrics';
 
-export const READ_MODEL_DATA_ERROR = 'ReadModelDataError';
+export { READ_MODEL_DATA_ERROR };
 
 /** The error to throw for a failed write: a non-retryable failure for a data error, else `err` itself (retried). */
 export async function refuseUnstorableBatch(pool: Pool, batch: CaseEventBatch, err: unknown): Promise<unknown> {

@@ -78,3 +78,6 @@ export interface CaseRunInput<S, M> {
   /** Set in a continued run: the state and memory of the case at the switch. */
   resume?: { state: S; memory: M; kernel: KernelCarryOver };
 }
+
+/** Failure type of a read-model batch Postgres will never take (a data error): the workflow logs it and goes on. */
+export const READ_MODEL_DATA_ERROR = 'ReadModelDataError';

@@ -12,9 +12,9 @@
  * was written before the switch: numbering goes on after it, and a resync re-sends it with
  * this run's events (earlier runs' events were confirmed written before each switch).
  */
-import { setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { CaseEvent, CaseSnapshot } from '../domain/caseEvents';
+import { type CaseEvent, type CaseSnapshot, READ_MODEL_DATA_ERROR } from '../domain/caseEvents';
 import { SA } from '../domain/searchAttributes';
 import { caseActivities } from './caseActivities';
 import { getReadModelState } from './messages';
@@ -76,7 +76,15 @@ export class CaseRecorder {
       const end = upTo - this.baseSeq;
       const batches = resync ? chunks(this.timeline.slice(0, end), RESYNC_CHUNK) : [this.timeline.slice(this.writtenSeq - this.baseSeq, end)];
       for (const events of batches) {
-        await recordCaseEvents({ events, snapshot: this.snapshot(), ...(resync ? { resync } : {}) });
+        try {
+          await recordCaseEvents({ events, snapshot: this.snapshot(), ...(resync ? { resync } : {}) });
+        } catch (err) {
+          // Postgres will never take this batch (the activity recorded and counted it, reconcile
+          // reports it): the case goes on rather than stop. Other failures are not expected
+          // (the activity retries until Postgres is back) and fail the task as before.
+          if (!isReadModelDataError(err)) throw err;
+          log.warn('read model refused a batch; the case goes on', { firstSeq: events[0]?.seq, lastSeq: events.at(-1)?.seq });
+        }
       }
       this.writtenSeq = Math.max(this.writtenSeq, upTo);
     }
@@ -95,6 +103,10 @@ export class CaseRecorder {
     this.lastAttributes = fingerprint;
     upsertSearchAttributes(pairs);
   }
+}
+
+function isReadModelDataError(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === READ_MODEL_DATA_ERROR;
 }
 
 function chunks<T>(items: T[], size: number): T[][] {

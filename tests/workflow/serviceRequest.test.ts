@@ -597,4 +597,20 @@ describe('the timeline (read model)', () => {
     expect(c.world.types()).toEqual(expect.arrayContaining(['intake', 'dispatched', 'notification_delivered', 'accepted', 'cancelled']));
     expectTimelineToMatch(c, final);
   });
+
+  it('a batch Postgres will never take (a data error) is left out and the case goes on to closed', async () => {
+    const c = await bed.openCase({ partners: [steward], prepare: (world) => world.refuseBatchesWith('progress') });
+    await c.dispatchedTo(steward.partnerId);
+    await c.accept(steward.partnerId);
+    await c.progress(steward.partnerId, '这条记录被读模型拒绝');
+    await c.complete(steward.partnerId, '修好了', 1);
+    await c.followUp(true, '回访：正常');
+    await c.survey(5);
+    const final = await c.result();
+
+    expect(final).toMatchObject({ status: 'closed', outcome: 'satisfied' });
+    // The refused batch (the progress note) is missing; everything after it arrived.
+    expect(c.world.types()).not.toContain('progress');
+    expect(c.world.types()).toEqual(expect.arrayContaining(['completed', 'follow_up', 'survey', 'closed']));
+  });
 });

@@ -12,7 +12,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CaseActivities, PartnerCandidate, PartnerSelectionCriteria, WebhookDelivery, WebhookResult } from '../../src/activities';
-import type { CaseEvent, CaseEventBatch } from '../../src/domain/caseEvents';
+import { type CaseEvent, type CaseEventBatch, READ_MODEL_DATA_ERROR } from '../../src/domain/caseEvents';
 import { parseIsoDuration } from '../../src/domain/duration';
 import type { ServiceRequestIntake, ServiceRequestState, ServiceRequestWorkflowInput } from '../../src/domain/serviceRequest';
 import { resolveServiceRequestSla, type SlaPolicy } from '../../src/domain/sla';
@@ -63,6 +63,7 @@ export class CaseWorld extends RecordedCase {
   readonly selections: PartnerSelectionCriteria[] = [];
   private readonly endpoints = new Map<string, EndpointBehaviour>();
   private readModelFailuresLeft = 0;
+  private refusedEventType: string | null = null;
   private selectionGate: Promise<void> | null = null;
   private releaseSelection: (() => void) | null = null;
 
@@ -79,6 +80,8 @@ export class CaseWorld extends RecordedCase {
   failWebhooksTo(partnerId: string): void { this.endpoints.set(partnerId, 'unavailable'); }
   /** The next `count` read-model writes fail (a Postgres outage). */
   failReadModelWrites(count: number): void { this.readModelFailuresLeft = count; }
+  /** Batches holding an event of this type are refused as Postgres refuses bad data (non-retryable). */
+  refuseBatchesWith(eventType: string): void { this.refusedEventType = eventType; }
   /** Partner selection waits until the returned function is called (to catch the case in `dispatching`). */
   holdPartnerSelection(): () => void {
     let release!: () => void;
@@ -110,6 +113,9 @@ export class CaseWorld extends RecordedCase {
     if (this.readModelFailuresLeft > 0) {
       this.readModelFailuresLeft -= 1;
       throw ApplicationFailure.retryable('connection to Postgres lost', 'ReadModelUnavailable');
+    }
+    if (batch.events.some((e) => e.type === this.refusedEventType)) {
+      throw ApplicationFailure.nonRetryable('invalid input syntax for type json (SQLSTATE 22P02)', READ_MODEL_DATA_ERROR);
     }
     this.record(batch);
   }
