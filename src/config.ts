@@ -35,6 +35,8 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: duration.default(30_000),
   // Workflows a worker keeps in memory (~0.3-0.4 MB each); cases beyond it wait on the server and replay when woken. See BENCHMARKS.md.
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(100),
+  // Where people reach the API from outside (order links, the console, Secure cookies when https). Unset: http://HOST:PORT.
+  PUBLIC_BASE_URL: z.string().url().regex(/^https?:\/\/[^/]+$/, 'must be scheme://host[:port] with no path').optional(),
 });
 
 type Env = z.infer<typeof schema>;
@@ -62,6 +64,7 @@ const HINTS: Record<string, string> = {
   LOG_LEVEL: 'set LOG_LEVEL to one of fatal, error, warn, info, debug, trace, silent',
   RATE_LIMIT_PER_MINUTE: 'set RATE_LIMIT_PER_MINUTE to requests per minute per API key (0 turns the limit off)',
   RATE_LIMIT_PER_IP_PER_MINUTE: 'set RATE_LIMIT_PER_IP_PER_MINUTE to requests per minute per client address (0 turns the limit off)',
+  PUBLIC_BASE_URL: 'set PUBLIC_BASE_URL to the address people use, such as https://gongjian.example.org (no path or trailing slash)',
   API_KEY_CACHE_MS: 'set API_KEY_CACHE_MS to milliseconds from 0 (look every key up on every request) to 60000',
 };
 

@@ -7,6 +7,7 @@ import type { CaseEventBatch } from '../domain/caseEvents';
 import { recordCaseEventBatch } from '../db/readModel';
 import { type PartnerSelectionCriteria, selectBestPartner } from './partnerMatching';
 import { type CertificateRequest, issueCertificateNumber, type ReviewerCriteria, selectDepartmentReviewer } from './registration';
+import { orderLinkOfDelivery } from './orderLinks';
 import { deliverPartnerWebhook, type WebhookDelivery } from './webhooks';
 
 export interface ActivityDeps {
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   webhookTimeoutMs?: number;
   /** Loopback/private webhook targets allowed; the worker passes config.webhookAllowPrivate (false in production). */
   webhookAllowPrivate?: boolean;
+  /** Where order links point and the key they are made with; unset: webhooks carry no `links.order`. */
+  orderLinks?: { secret: Buffer; baseUrl: string };
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -22,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     pool: deps.pool, fetch: deps.fetch ?? fetch, timeoutMs: deps.webhookTimeoutMs ?? 10_000,
     // Unset only in activity tests against loopback partner simulators.
     allowPrivate: deps.webhookAllowPrivate ?? true,
+    orderLink: deps.orderLinks ? orderLinkOfDelivery(deps.pool, deps.orderLinks) : undefined,
   };
   return {
     /** Append timeline events and move the case row forward (idempotent by case id + seq). */

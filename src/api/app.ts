@@ -14,10 +14,14 @@ import { apiKeyRoutes } from './routes/apiKeys';
 import { auditRoutes } from './routes/audit';
 import { caseRoutes } from './routes/cases';
 import { codecCors, codecRoutes } from './routes/codec';
+import { orderLinkRoutes } from './routes/orderLinks';
 import { partnerOrderRoutes } from './routes/partnerOrders';
 import { partnerRoutes } from './routes/partners';
 import { registrationRoutes } from './routes/registrations';
 import { serviceRequestRoutes } from './routes/serviceRequests';
+import { sessionRoutes } from './routes/session';
+import { userRoutes } from './routes/users';
+import { createSessionAuthenticator } from './session';
 import { slaPolicyRoutes } from './routes/slaPolicies';
 import { supervisionRoutes } from './routes/supervision';
 import { ApiRoutes } from './routing';
@@ -43,6 +47,9 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   caseRoutes(routes, deps);
   supervisionRoutes(routes, deps);
   codecRoutes(routes, deps);
+  userRoutes(routes, deps);
+  sessionRoutes(routes, deps);
+  orderLinkRoutes(routes, deps);
   return routes;
 }
 
@@ -102,10 +109,16 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
   });
   const audit = new AuditWriter(deps.pool, deps.log);
   app.use(auditMiddleware(audit));
-  routes.mount(app, (req) => authenticator(req.header('authorization')).catch((err) => {
-    if (isConnectionError(err)) throw unavailable('the key store is unreachable; retry shortly');
-    throw err;
-  }));
+  // A person's session cookie is the second way to a Principal; an API key, when sent, wins.
+  const sessions = createSessionAuthenticator(deps.pool);
+  routes.mount(app, async (req) => {
+    try {
+      return (await sessions(req)) ?? await authenticator(req.header('authorization'));
+    } catch (err) {
+      if (isConnectionError(err)) throw unavailable('the key store is unreachable; retry shortly');
+      throw err;
+    }
+  });
   app.use((req, res) => sendProblem(res, new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));
   app.use(problemMiddleware(deps.log));
   return { app, routes, flush: () => audit.flush() };

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Pool } from 'pg';
 import type { Logger } from '../logger';
 import type { Principal } from './auth';
+import { redactPath } from './redact';
 
 interface AuditRow { at: Date; keyId: string | null; role: string | null; method: string; path: string; caseId: string | null; status: number }
 
@@ -100,7 +101,7 @@ export function auditMiddleware(writer: AuditWriter): RequestHandler {
     res.on('finish', () => {
       const p = res.locals.principal as Principal | undefined;
       writer.add({
-        at, keyId: p?.keyId ?? null, role: p?.role ?? null, method: req.method, path: req.path,
+        at, keyId: p?.keyId ?? null, role: p?.role ?? null, method: req.method, path: redactPath(req.path),
         caseId: (res.locals.caseId as string | undefined) ?? null, status: res.statusCode,
       });
     });

@@ -39,7 +39,8 @@ export const CreateApiKey = z.object({
   role: z.enum(ROLES),
   name: text(200),
   partnerId: id.optional(),
-  communities: z.array(text(200)).max(200).optional(),
+  // Left out = no limit; an empty list would read as "nowhere" and is refused (API.md, second round).
+  communities: z.array(text(200)).min(1, 'name at least one community, or leave the field out for no limit').max(200).optional(),
   expiresAt: Instant.optional(),
 }).strict().superRefine((v, ctx) => {
   if (v.role === 'partner' && !v.partnerId) ctx.addIssue({ code: 'custom', path: ['partnerId'], message: 'a partner key needs the partnerId it acts for' });
@@ -138,6 +139,9 @@ export const CreateServiceRequest = z.object({
 
 export const ServiceRequestView = z.object({
   id: z.string(),
+  /** The current order's link (/p/{token}) for staff to forward; null without an open order; absent for partners. */
+  orderLink: z.string().nullable().optional(),
+  orderLinkExpiresAt: z.string().nullable().optional(),
   status: z.enum(SERVICE_REQUEST_STATUSES),
   category: z.enum(CATEGORIES),
   urgency: z.enum(URGENCIES),
