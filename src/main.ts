@@ -19,6 +19,7 @@ import { closeServer, startApi } from './server';
 import { payloadCodecFor } from './temporal/codec';
 import { connectClient, connectWorker } from './temporal/connection';
 import { createCaseWorker } from './worker';
+import { ensureFirstAdmin } from './console/firstAdmin';
 
 const PROJECT_ROOT = resolve(__dirname, '..');
 
@@ -119,9 +120,11 @@ async function main(): Promise<void> {
 
     const api = await startApi({ config, pool, temporal: client, log });
     stops.push(() => closeServer(api.server));
+    const firstLogin = await ensureFirstAdmin(pool, dataDir);
 
     const lines = [
       `Gongjian is ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `  Console      ${api.url}/console/ (first login: ${firstLogin})`,
       `  API          ${api.url}`,
       `  API docs     ${api.url}/docs`,
       `  OpenAPI      ${api.url}/openapi.json`,

@@ -2,6 +2,7 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
+import { mountConsole } from '../console/serve';
 import { isConnectionError } from '../db/pool';
 import { auditMiddleware, AuditWriter } from './audit';
 import { createAuthenticator } from './auth';
@@ -14,6 +15,7 @@ import { apiKeyRoutes } from './routes/apiKeys';
 import { auditRoutes } from './routes/audit';
 import { caseRoutes } from './routes/cases';
 import { codecCors, codecRoutes } from './routes/codec';
+import { extensionRequestRoutes } from './routes/extensionRequests';
 import { orderLinkRoutes } from './routes/orderLinks';
 import { partnerOrderRoutes } from './routes/partnerOrders';
 import { partnerRoutes } from './routes/partners';
@@ -50,6 +52,7 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   userRoutes(routes, deps);
   sessionRoutes(routes, deps);
   orderLinkRoutes(routes, deps);
+  extensionRequestRoutes(routes, deps);
   return routes;
 }
 
@@ -99,6 +102,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
   // Swagger UI needs inline styles and its own scripts; relax CSP on /docs only.
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: API_INFO.title }));
   app.use(helmet());
+  mountConsole(app);
   app.use(express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] }));
   app.use((req, _res, next) => {
     // A write must say it sends JSON; anything else is refused rather than silently ignored.
