@@ -130,3 +130,13 @@ it('lets a department answer its review from the link', async () => {
   expect(answered.body.reviews.tax.status).toBe('approved');
   expect((await sys.call('GET', `/v1/order-links/${token}`, { key: '' })).status).toBe(404);
 });
+
+it('localises problem titles and the summary CSV headers by Accept-Language (English by default)', async () => {
+  const zh = await sys.call('GET', `/v1/order-links/${'A'.repeat(43)}`, { key: '', headers: { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.5' } });
+  expect(zh.body.title).toBe('未找到');
+  expect(zh.headers.get('content-language')).toBe('zh-CN');
+  expect((await sys.call('GET', `/v1/order-links/${'A'.repeat(43)}`, { key: '' })).body.title).toBe('Not found');
+  const csv = await fetch(`${sys.url}/v1/reports/summary?groupBy=category`, { headers: { authorization: `Bearer ${sys.adminKey}`, accept: 'text/csv', 'accept-language': 'zh-CN' } });
+  const header = (await csv.text()).replace(/^\uFEFF/, '').split('\r\n')[0];
+  expect(header.startsWith('类别,名称,案件数,已接单数,接单用时中位数（秒）')).toBe(true);
+});

@@ -115,6 +115,42 @@ describe('stories', () => {
     await ctx.close();
   });
 
+  it('the grid leader records the follow-up visit and the survey, and the case closes', async () => {
+    const ctx = await browser.context({ viewport: { width: 1280, height: 900 } });
+    const page = await logIn(ctx, staff.username);
+    await page.getByRole('heading', { name: '案件列表' }).waitFor();
+    await page.goto(`${sys.url}/console/#/case/${caseId}`);
+    await page.getByText('待回访').first().waitFor();
+    await page.getByLabel('说明').fill('电话回访，灯已经亮了');
+    await page.getByRole('button', { name: '记录回访' }).click();
+    await page.getByText('待评价').first().waitFor();
+    await page.getByLabel('满意度（1-5）').selectOption('5');
+    await page.getByRole('button', { name: '记录满意度' }).click();
+    await page.getByText('已办结').first().waitFor();
+    const story = await page.locator('.timeline').innerText();
+    for (const line of ['南湖物业维修队 已接单', '南湖物业维修队 已完成：换了保险丝，已恢复供电', '社区工作者 回访：电话回访，灯已经亮了', '居民评价 5 分']) expect(story).toContain(line);
+    await shot(page, 'case-closed');
+    expect((await sys.call('GET', `/v1/service-requests/${caseId}`)).body).toMatchObject({ status: 'closed', outcome: 'satisfied' });
+    await ctx.close();
+  });
+
+  it('a partner with an account takes its orders from 我的工单 on a phone', async () => {
+    const opened = await sys.call('POST', '/v1/service-requests', { key: await sys.createKey('staff'), body: { resident: { name: '周阿姨', phone: '13500002222', community: sys.community }, category: 'housing', description: '水龙头漏水', urgency: 'normal', channel: 'walk_in' } });
+    await eventually(async () => (await sys.call('GET', `/v1/service-requests/${opened.body.id}`)).body.status, { accept: (st: string) => st === 'awaiting_ack', what: 'dispatch' });
+    const steward = await createUser(sys, 'partner', { displayName: '物业张师傅', partnerId: repairs.id });
+    const ctx = await browser.context(PHONE);
+    const page = await logIn(ctx, steward.username);
+    await page.getByRole('heading', { name: '我的工单' }).waitFor();
+    const order = page.locator('article', { hasText: '水龙头漏水' });
+    await order.getByRole('button', { name: '接单' }).tap();
+    await page.locator('article', { hasText: '水龙头漏水' }).getByRole('button', { name: '完成' }).waitFor();
+    await shot(page, 'my-orders-phone');
+    await page.locator('article', { hasText: '水龙头漏水' }).getByLabel('完成情况说明').fill('换了阀芯');
+    await page.locator('article', { hasText: '水龙头漏水' }).getByRole('button', { name: '完成' }).tap();
+    await eventually(async () => (await sys.call('GET', `/v1/service-requests/${opened.body.id}`)).body.status, { accept: (st: string) => st === 'awaiting_follow_up', what: 'completion' });
+    await ctx.close();
+  });
+
   it('the supervisor sees the escalated case on the dashboard, assigns it, and the chart counts it', async () => {
     // Nobody serves medical needs in this community yet: the case escalates at once.
     const opened = await sys.call('POST', '/v1/service-requests', { key: await sys.createKey('staff'), body: { resident: { name: '赵大爷', phone: '13900002222', community: sys.community }, category: 'medical', description: '需要陪同就医', urgency: 'urgent', channel: 'phone' } });
@@ -163,8 +199,8 @@ describe('stories', () => {
       await page.locator('main[aria-busy="false"]').waitFor();
       const chinese = (await labels()).filter((l) => cjk.test(l) && !/南湖|社区-|中文/.test(l));
       expect({ hash, chinese }).toEqual({ hash, chinese: [] });
+      if (hash === '#/dashboard') await shot(page, 'dashboard-en');
     }
-    await shot(page, 'dashboard-en');
     // A new tab of the same browser remembers English; ?lang=zh-CN switches back.
     const again = await ctx.newPage();
     await again.goto(`${sys.url}/console/#/cases`);
@@ -269,7 +305,7 @@ describe('bad input: a clear message on the page, nothing stored, no stack trace
     const alert = page.getByRole('alert');
     await alert.getByText('请检查以下内容：').waitFor();
     const text = await alert.innerText();
-    for (const label of ['居民姓名', '服务类别', '诉求描述']) expect(text).toContain(label);
+    for (const label of ['居民姓名: 必填', '服务类别: 请选择一项', '诉求描述: 必填']) expect(text).toContain(label);
     await shot(page, 'new-request-missing-fields');
     await noStackTrace(page);
     expect((await sys.call('GET', '/v1/cases?limit=500')).body.items.length).toBe(before);

@@ -23,14 +23,24 @@ export async function partnersPage(ctx: Ctx): Promise<HTMLElement> {
     h('tbody', {}, rows)));
 }
 
+/** PT2H -> 2 小时 / 2 h: durations as people say them. */
+function humanDuration(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(String(v ?? ''));
+  if (!m) return String(v ?? '');
+  return (['D', 'H', 'M', 'S'] as const).map((u, i) => (m[i + 1] ? `${m[i + 1]}${t(`unit.${u}`)}` : '')).filter(Boolean).join(' ');
+}
+
 export async function slaPage(): Promise<HTMLElement> {
-  const policies = await api<{ items: Record<string, unknown>[] } | Record<string, unknown>[]>('GET', '/v1/sla-policies');
-  const items = Array.isArray(policies) ? policies : policies.items;
+  const policies = await api<{ items: Record<string, unknown>[]; defaults: Record<string, unknown>[] }>('GET', '/v1/sla-policies');
   const DURATIONS = ['ackTimeout', 'reminderAfter', 'fulfilmentTimeout', 'followUpAfter', 'surveyWindow', 'maxDispatchAttempts', 'supplementWindow', 'reviewTimeout', 'completionTarget'];
-  return h('section', {}, h('h1', {}, t('sla.title')), h('table', {},
-    h('thead', {}, h('tr', {}, [t('field.type'), t('field.category'), t('field.urgency'), ...DURATIONS].map((x) => h('th', { scope: 'col' }, x)))),
+  const table = (items: Record<string, unknown>[]) => h('table', {},
+    h('thead', {}, h('tr', {}, [t('field.type'), t('field.category'), t('field.urgency'), ...DURATIONS.map((d) => t(`sla.${d}`))].map((x) => h('th', { scope: 'col' }, x)))),
     h('tbody', {}, items.map((p) => h('tr', {}, h('td', {}, t(`caseType.${p.caseType}`)), h('td', {}, p.category ? t(`cat.${p.category}`) : t('field.any')),
-      h('td', {}, p.urgency ? t(`urgency.${p.urgency}`) : t('field.any')), DURATIONS.map((d) => h('td', {}, p[d] === undefined || p[d] === null ? '' : String(p[d]))))))));
+      h('td', {}, p.urgency ? t(`urgency.${p.urgency}`) : t('field.any')), DURATIONS.map((d) => h('td', {}, p[d] === undefined || p[d] === null ? '' : humanDuration(p[d])))))));
+  return h('section', {}, h('h1', {}, t('sla.title')),
+    h('h2', {}, t('sla.stored')), policies.items.length ? table(policies.items) : h('p', {}, t('dashboard.none')),
+    h('h2', {}, t('sla.defaults')), table(policies.defaults ?? []));
 }
 
 interface User { id: string; username: string; displayName: string; role: string; communities: string[] | null; active: boolean; createdAt: string }

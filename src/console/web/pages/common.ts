@@ -56,7 +56,7 @@ export async function withMessage(box: HTMLElement, work: () => Promise<string |
   } catch (err) {
     const { message, fields } = describeError(err);
     box.append(h('div', { className: 'notice error', role: 'alert' }, h('p', {}, message),
-      fields.length ? h('ul', {}, fields.map((f) => h('li', {}, `${fieldLabel(f.path)}: ${f.message}`))) : null));
+      fields.length ? h('ul', {}, fields.map((f) => h('li', {}, `${fieldLabel(f.path)}: ${fieldMessage(f.message)}`))) : null));
     return false;
   }
 }
@@ -68,6 +68,13 @@ const FIELD_LABELS: Record<string, string> = {
   'property.address': 'field.propertyAddress', businessType: 'field.businessType', delivery: 'field.delivery', community: 'field.community',
   'applicants.0.name': 'field.applicantName', 'applicants.0.idNumber': 'field.idNumber', 'applicants.0.phone': 'field.phone', role: 'field.role',
 };
+/** The API's validation messages are English; the usual two are said in the page's language. */
+export function fieldMessage(message: string): string {
+  if (/^Too small: expected string|^Required|expected string, received undefined/i.test(message)) return t('error.required');
+  if (/^Invalid option|expected one of/i.test(message)) return t('error.choose');
+  return message;
+}
+
 export function fieldLabel(path: string): string {
   const p = path.replace(/^body\./, '');
   return FIELD_LABELS[p] ? t(FIELD_LABELS[p]) : p;

@@ -50,8 +50,8 @@ function chart(title: string, categories: string[], series: { name: string; data
     if (c) { c.resize(); return; }
     c = echarts.init(el, undefined, { locale: currentLocale() === 'en' ? 'EN' : 'ZH', renderer: 'canvas' });
     c.setOption({
-      title: { text: title, textStyle: { fontSize: 14 } }, tooltip: { trigger: 'axis' }, legend: { top: 24 },
-      grid: { top: 64, left: 48, right: 16, bottom: 48 }, xAxis: { type: 'category', data: categories, axisLabel: { interval: 0, rotate: categories.length > 5 ? 30 : 0 } },
+      title: { text: title, left: 'left', textStyle: { fontSize: 14 } }, tooltip: { trigger: 'axis' }, legend: { show: series.length > 1, top: 24 },
+      grid: { top: 48, left: 48, right: 16, bottom: 48 }, xAxis: { type: 'category', data: categories, axisLabel: { interval: 0, rotate: categories.length > 5 ? 30 : 0 } },
       yAxis: { type: 'value' }, series: series.map((s) => ({ ...s, type })),
     });
     charts.push(c);
