@@ -92,6 +92,20 @@ describe('sessions', () => {
     expect(after.body.detail).toMatch(/log in again/);
   });
 
+  it('answers 401 once a session has expired (12 hours)', async () => {
+    const s = await userSession(sys, 'staff');
+    expect((await sys.call('GET', '/v1/session', { key: '', headers: { cookie: s.cookie } })).body.expiresAt).toEqual(expect.any(String));
+    await sys.pool.query(`UPDATE user_sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [s.userId]);
+    expect((await sys.call('GET', '/v1/cases', { key: '', headers: { cookie: s.cookie } })).status).toBe(401);
+  });
+
+  it('lets an API key win over a cookie on the same request', async () => {
+    const s = await userSession(sys, 'partner', { partnerId: (await sys.createPartner({ name: '某志愿队', webhookUrl: 'http://127.0.0.1:9/hook' })).id });
+    const staffKey = await sys.createKey('staff');
+    expect((await sys.call('GET', '/v1/cases', { key: '', headers: { cookie: s.cookie } })).status).toBe(403);
+    expect((await sys.call('GET', '/v1/cases', { key: staffKey, headers: { cookie: s.cookie } })).status).toBe(200);
+  });
+
   it('locks a username for 15 minutes after 5 failures (429 with Retry-After), even with the right password', async () => {
     const { username } = await createUser(sys, 'staff');
     for (let i = 0; i < 5; i++) {

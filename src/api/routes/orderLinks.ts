@@ -51,7 +51,11 @@ export function orderLinkRoutes(routes: ApiRoutes, deps: ApiDeps): void {
     method: 'post', path: '/v1/order-links/:token/:action', operationId: 'actOnOrderLink', tag: 'order links', roles: 'public',
     summary: 'Act on the order of an order link (accept, decline, progress, complete, review; check-in/out for visits): same body and answers as the partner action',
     params: z.object({ token: z.string().max(200), action: z.enum(ORDER_LINK_ACTIONS) }).strict(),
-    body: z.record(z.string(), z.unknown()).optional(),
+    // Every field any action takes (each action's own schema checks its body after); anything else is refused.
+    body: z.object({
+      reason: z.unknown().optional(), note: z.unknown().optional(), hoursSpent: z.unknown().optional(), approved: z.unknown().optional(),
+      carer: z.unknown().optional(), location: z.unknown().optional(), services: z.unknown().optional(),
+    }).strict().optional(),
     responses: {
       200: { description: 'the case after the action' }, 404: { description: 'dead or unknown link' },
       409: { description: 'the order\'s state forbids the action' },
