@@ -41,7 +41,6 @@ const schema = z.object({
   CASE_CONTINUE_AS_NEW_AFTER_EVENTS: z.coerce.number().int().min(100).max(50_000).optional(),
   // Intake channels (docs/intake.md): public tracking look-ups per client address, the Open311 jurisdiction, imports.
   TRACK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(30),
-  PUBLIC_BASE_URL: z.string().url().optional(),
   OPEN311_JURISDICTION: z.string().trim().min(1).default('gongjian'),
   IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(16),
   // The worker's Prometheus exporter (SDK and domain metrics), on HOST; 0 turns it off. README "Observing the workers".
@@ -50,6 +49,8 @@ const schema = z.object({
   WEBHOOK_SECRET_KEYS: optionalText,
   // Private ranges partner webhooks may reach (comma-separated CIDRs, or `none`); default loopback outside production.
   WEBHOOK_ALLOW_CIDRS: optionalText,
+  // Where people reach the API from outside (order links, the console, Secure cookies when https). Unset: http://HOST:PORT.
+  PUBLIC_BASE_URL: z.string().url().regex(/^https?:\/\/[^/]+$/, 'must be scheme://host[:port] with no path').optional(),
 });
 
 type Env = z.infer<typeof schema>;
@@ -80,6 +81,7 @@ const HINTS: Record<string, string> = {
   RATE_LIMIT_PER_MINUTE: 'set RATE_LIMIT_PER_MINUTE to requests per minute per API key (0 turns the limit off)',
   RATE_LIMIT_PER_IP_PER_MINUTE: 'set RATE_LIMIT_PER_IP_PER_MINUTE to requests per minute per client address (0 turns the limit off)',
   WORKER_METRICS_PORT: 'set WORKER_METRICS_PORT to a TCP port for the worker metrics, or 0 to turn them off',
+  PUBLIC_BASE_URL: 'set PUBLIC_BASE_URL to the address people use, such as https://gongjian.example.org (no path or trailing slash)',
   API_KEY_CACHE_MS: 'set API_KEY_CACHE_MS to milliseconds from 0 (look every key up on every request) to 60000',
 };
 

@@ -22,6 +22,7 @@ import { payloadCodecFor } from './temporal/codec';
 import { connectClient, connectWorker } from './temporal/connection';
 import { installWorkerRuntime } from './temporal/runtime';
 import { createCaseWorker } from './worker';
+import { ensureFirstAdmin } from './console/firstAdmin';
 
 const PROJECT_ROOT = resolve(__dirname, '..');
 
@@ -128,9 +129,11 @@ async function main(): Promise<void> {
 
     const api = await startApi({ config, pool, temporal: client, log });
     stops.push(() => closeServer(api.server));
+    const firstLogin = await ensureFirstAdmin(pool, dataDir);
 
     const lines = [
       `Gongjian is ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `  Console      ${api.url}/console/ (first login: ${firstLogin})`,
       `  API          ${api.url}`,
       `  API docs     ${api.url}/docs`,
       `  OpenAPI      ${api.url}/openapi.json`,

@@ -2,6 +2,7 @@
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from './activities';
+import { orderLinkSecret, publicBaseUrl } from './api/orderLinkSecret';
 import { type Config, ConfigError, loadConfig, requireServices } from './config';
 import { webhookSecretBoxFor } from './crypto/secretBox';
 import { sealWebhookSecrets } from './db/webhookSecrets';
@@ -24,7 +25,10 @@ export async function createCaseWorker(opts: { config: Config; connection: Nativ
     ...workflowSource,
     // The codec runs in the worker's main thread, outside the workflow sandbox: nothing to bundle.
     dataConverter: { payloadCodecs: [payloadCodecFor(config)] },
-    activities: createActivities({ pool, webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS, webhookAllowCidrs: config.webhookAllowCidrs, webhookSecrets: webhookSecretBoxFor(config) }),
+    activities: createActivities({
+      pool, webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS, webhookAllowCidrs: config.webhookAllowCidrs, webhookSecrets: webhookSecretBoxFor(config),
+      orderLinks: { secret: orderLinkSecret(config), baseUrl: publicBaseUrl(config) },
+    }),
     shutdownGraceTime: config.SHUTDOWN_GRACE_MS,
     // The SDK's default (600 per GB of heap limit) held 2,300 workflows, 0.7 GB; cases that wait for days need no cache.
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,

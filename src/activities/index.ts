@@ -12,6 +12,7 @@ import { countStoredBatch, countWebhookAttempt, webhookOutcomeOf } from './domai
 import { refuseUnstorableBatch } from './readModelData';
 import { type PartnerSelectionCriteria, selectBestPartner } from './partnerMatching';
 import { type CertificateRequest, issueCertificateNumber, type ReviewerCriteria, selectDepartmentReviewer } from './registration';
+import { orderLinkOfDelivery } from './orderLinks';
 import { deliverPartnerWebhook, type WebhookDelivery } from './webhooks';
 
 export interface ActivityDeps {
@@ -22,6 +23,8 @@ export interface ActivityDeps {
   webhookAllowCidrs?: Cidr[];
   /** Opens partners' sealed webhook secrets; the worker passes webhookSecretBoxFor(config). */
   webhookSecrets?: WebhookSecretBox;
+  /** Where order links point and the key they are made with; unset: webhooks carry no `links.order`. */
+  orderLinks?: { secret: Buffer; baseUrl: string };
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -30,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     // Unset only in activity tests against loopback partner simulators.
     dispatcher: webhookDispatcher({ allow: deps.webhookAllowCidrs ?? parseCidrs('127.0.0.0/8,::1/128') }),
     secrets: deps.webhookSecrets,
+    orderLink: deps.orderLinks ? orderLinkOfDelivery(deps.pool, deps.orderLinks) : undefined,
   };
   return {
     /** Append timeline events and move the case row forward (idempotent by case id + seq). */

@@ -57,6 +57,8 @@ export interface WebhookDeps {
   secrets?: WebhookSecretBox;
   /** How long to wait for an unreachable Postgres (tests shorten it). */
   postgresWaitMs?: number;
+  /** The order link of a delivery (`links.order` in the body), or null when the event has none. */
+  orderLink?: (d: WebhookDelivery) => Promise<string | null>;
 }
 
 /**
@@ -117,9 +119,11 @@ async function deliverOnce(deps: WebhookDeps, d: WebhookDelivery, attempt: numbe
   }
   const url = partner.url;
 
+  const link = deps.orderLink ? await whilePostgresDown(waitMs, () => deps.orderLink!(d)) : null;
   const body = JSON.stringify({
     event: d.event, deliveryId: d.deliveryId, caseId: d.caseId, caseType: d.caseType, orderId: d.orderId,
     ...(d.deadline ? { deadline: d.deadline } : {}), case: d.case,
+    ...(link ? { links: { order: link } } : {}),
   });
   let status: number | null = null;
   let error: string | null = null;

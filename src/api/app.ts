@@ -2,6 +2,7 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
+import { mountConsole } from '../console/serve';
 import { isConnectionError } from '../db/pool';
 import { auditMiddleware, AuditWriter } from './audit';
 import { createAuthenticator } from './auth';
@@ -15,10 +16,15 @@ import { apiKeyRoutes } from './routes/apiKeys';
 import { auditRoutes } from './routes/audit';
 import { caseRoutes } from './routes/cases';
 import { codecCors, codecRoutes } from './routes/codec';
+import { extensionRequestRoutes } from './routes/extensionRequests';
+import { orderLinkRoutes } from './routes/orderLinks';
 import { partnerOrderRoutes } from './routes/partnerOrders';
 import { partnerRoutes } from './routes/partners';
 import { registrationRoutes } from './routes/registrations';
 import { serviceRequestRoutes } from './routes/serviceRequests';
+import { sessionRoutes } from './routes/session';
+import { userRoutes } from './routes/users';
+import { createSessionAuthenticator } from './session';
 import { slaPolicyRoutes } from './routes/slaPolicies';
 import { supervisionRoutes } from './routes/supervision';
 import { trackRoutes } from './routes/track';
@@ -52,7 +58,11 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   trackRoutes(routes, deps);
   importRoutes(routes, deps);
   open311Routes(routes, deps);
-  withTrackingCodes(routes, deps.pool);
+  userRoutes(routes, deps);
+  sessionRoutes(routes, deps);
+  orderLinkRoutes(routes, deps);
+  extensionRequestRoutes(routes, deps);
+  withTrackingCodes(routes, deps.pool); // last: it wraps the intake routes declared above
   return routes;
 }
 
@@ -105,6 +115,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
   // Swagger UI needs inline styles and its own scripts; relax CSP on /docs only.
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: API_INFO.title }));
   app.use(helmet());
+  mountConsole(app);
   app.use(intakeBodies()); // CSV/.xlsx on the import routes, form posts on Open311 only (docs/intake.md)
   app.use(express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'], verify: refuseDeepJson }));
   app.use((req, _res, next) => {
@@ -114,10 +125,16 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
     }
     next();
   });
-  routes.mount(app, (req) => authenticator(req.header('authorization')).catch((err) => {
-    if (isConnectionError(err)) throw unavailable('the key store is unreachable; retry shortly');
-    throw err;
-  }));
+  // A person's session cookie is the second way to a Principal; an API key, when sent, wins.
+  const sessions = createSessionAuthenticator(deps.pool);
+  routes.mount(app, async (req) => {
+    try {
+      return (await sessions(req)) ?? await authenticator(req.header('authorization'));
+    } catch (err) {
+      if (isConnectionError(err)) throw unavailable('the key store is unreachable; retry shortly');
+      throw err;
+    }
+  });
   app.use((req, res) => sendProblem(res, new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));
   app.use(problemMiddleware(deps.log));
   return { app, routes, flush: () => audit.flush() };

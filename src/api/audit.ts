@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Pool } from 'pg';
 import type { Logger } from '../logger';
 import type { Principal } from './auth';
+import { redactPath } from './redact';
 
 export type AuditKind = 'write' | 'read' | 'refused';
 
@@ -125,7 +126,7 @@ export function auditMiddleware(writer: AuditWriter): RequestHandler {
       recorded = true;
       if (!kind) return;
       writer.add({
-        at, keyId: p?.keyId ?? null, role: p?.role ?? null, method: req.method, path: req.path,
+        at, keyId: p?.keyId ?? null, role: p?.role ?? null, method: req.method, path: redactPath(req.path),
         caseId: (res.locals.caseId as string | undefined) ?? null, status: res.statusCode, kind, clientAborted,
       });
     };

@@ -2,6 +2,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { ZodError } from 'zod';
 import { isConnectionError } from '../db/pool';
+import { hasMessage, negotiateLocale, translate } from '../i18n';
 
 export interface FieldError { path: string; message: string }
 
@@ -26,8 +27,13 @@ export const problemType = (status: number) => `https://gongjian.dev/problems/${
 
 export function sendProblem(res: Response, p: HttpProblem): void {
   for (const [k, v] of Object.entries(p.headers)) res.setHeader(k, v);
+  // The title in the caller's language (Accept-Language; English unless it prefers Chinese).
+  const locale = negotiateLocale(res.req?.headers['accept-language'], 'en');
+  const title = locale !== 'en' && hasMessage(`problem.${p.title}`) ? translate(locale, `problem.${p.title}`) : p.title;
+  res.setHeader('Content-Language', locale);
+  res.vary('Accept-Language');
   res.status(p.status).type('application/problem+json').send(JSON.stringify({
-    type: problemType(p.status), title: p.title, status: p.status, detail: p.detail, ...p.extra,
+    type: problemType(p.status), title, status: p.status, detail: p.detail, ...p.extra,
   }));
 }
 

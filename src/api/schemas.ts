@@ -154,6 +154,9 @@ export const CreateServiceRequest = z.object({
 
 export const ServiceRequestView = z.object({
   id: z.string(),
+  /** The current order's link (/p/{token}) for staff to forward; null without an open order; absent for partners. */
+  orderLink: z.string().nullable().optional(),
+  orderLinkExpiresAt: z.string().nullable().optional(),
   status: z.enum(SERVICE_REQUEST_STATUSES),
   category: z.enum(CATEGORIES),
   urgency: z.enum(URGENCIES),

@@ -1,5 +1,6 @@
 /** The summary report as CSV (`Accept: text/csv`): one row per group, then an `(all)` row. */
 import type { Summary, SummaryMeasures } from '../db/reports';
+import { translate, type Locale } from '../i18n';
 
 /**
  * RFC 4180 quoting, and a leading apostrophe on text that a spreadsheet would run as a
@@ -35,9 +36,12 @@ const MEASURE_COLUMNS: [string, (m: SummaryMeasures) => number | null][] = [
   ['median_time_to_certificate_s', (m) => m.registration.medianTimeToCertificate],
 ];
 
-export function summaryToCsv(s: Summary): string {
+/** Headers in the reader's language (Accept-Language; the English names are the machine-readable default). */
+export function summaryToCsv(s: Summary, locale: Locale = 'en'): string {
   const statuses = Object.keys(s.overall.byStatus).sort();
-  const header = [s.groupBy, 'label', ...MEASURE_COLUMNS.map(([name]) => name), ...statuses.map((st) => `status_${st}`)];
+  const col = (name: string) => translate(locale, `csv.${name}`);
+  const header = [col(s.groupBy), col('label'), ...MEASURE_COLUMNS.map(([name]) => col(name)),
+    ...statuses.map((st) => translate(locale, 'csv.status', { status: locale === 'en' ? st : translate(locale, `status.${st}`) }))];
   const row = (key: string | null, label: string | null, m: SummaryMeasures) =>
     [key, label, ...MEASURE_COLUMNS.map(([, get]) => get(m)), ...statuses.map((st) => m.byStatus[st] ?? 0)].map(cell).join(',');
   const lines = [header.map(cell).join(','), ...s.groups.map((g) => row(g.key, g.label, g)), row('(all)', null, s.overall)];

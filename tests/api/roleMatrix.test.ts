@@ -6,6 +6,9 @@
  * entry in MATRIX fails here. The roles in MATRIX are written independently of the routes'
  * own `roles`, so this is a second statement of the policy, checked against the code.
  *
+ * Every probe is made twice: with an API key, and with a person's session cookie (+ its
+ * CSRF token) of the same role and scope; both must answer alike.
+ *
  * "allowed" means anything but 401/403 (and not a 5xx): probes are chosen so that they
  * change nothing; a write from a permitted role gets 400 (the probe's body is junk), a scope
  * probe inside the scope hits a closed case and gets 409.
@@ -16,6 +19,7 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { eventually } from '../support/eventually';
 import { startPartnerSimulator, type PartnerSimulator } from '../support/partnerSimulator';
+import { userSession, withSession, type TestSession } from '../support/sessions';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { TEST_PAYLOAD_ENCRYPTION_KEYS } from '../support/testKeys';
 
@@ -54,6 +58,8 @@ interface Entry {
    * Routes without `scope` must not care: a limited key is allowed like any other.
    */
   scope?: { roles: readonly Role[]; inside?: (f: Fixtures) => Probe; outside: (f: Fixtures) => Probe };
+  /** The probe ends the caller's session (log out): cookie probes use a fresh session each time. */
+  endsSession?: boolean;
 }
 
 const newPartner = (community: string) => ({ name: '社区便民店', kind: 'enterprise', categories: ['food'], communities: [community], capacity: 0 });
@@ -223,6 +229,20 @@ const MATRIX: Record<string, Entry> = {
   'POST /codec/encode': { roles: ['admin'], probe: () => ({ path: '/codec/encode', body: JUNK }) },
   'POST /codec/logout': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/logout', body: JUNK }) },
   'POST /codec/session': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/codec/session', body: JUNK }), scope: { roles: ['supervisor'], outside: () => ({ path: '/codec/session' }) } },
+
+  'POST /v1/users': { roles: ['admin'], probe: () => ({ path: '/v1/users', body: JUNK }) },
+  'GET /v1/users': { roles: ['admin'], probe: () => ({ path: '/v1/users' }) },
+  'GET /v1/users/:id': { roles: ['admin'], probe: () => ({ path: '/v1/users/no-such-user' }) },
+  'PATCH /v1/users/:id': { roles: ['admin'], probe: () => ({ path: '/v1/users/no-such-user', body: JUNK }) },
+  'DELETE /v1/users/:id': { roles: ['admin'], probe: () => ({ path: '/v1/users/no-such-user' }) },
+  // Logging in needs no credential (a junk body: 400); who-am-I and log out take any.
+  'POST /v1/session': { roles: 'public', probe: () => ({ path: '/v1/session', body: JUNK }) },
+  'GET /v1/session': { roles: ['admin', 'supervisor', 'staff', 'partner'], probe: () => ({ path: '/v1/session' }) },
+  'DELETE /v1/session': { roles: ['admin', 'supervisor', 'staff', 'partner'], probe: () => ({ path: '/v1/session' }), endsSession: true },
+  'GET /v1/extension-requests': communityList('/v1/extension-requests', ['admin', 'supervisor', 'staff']),
+  // The token is the credential (tests/api/orderLinks.test.ts): no key or session is asked for; an unknown token is a 404.
+  'GET /v1/order-links/:token': { roles: 'public', probe: () => ({ path: `/v1/order-links/${'A'.repeat(43)}` }) },
+  'POST /v1/order-links/:token/:action': { roles: 'public', probe: () => ({ path: `/v1/order-links/${'A'.repeat(43)}/accept`, body: JUNK }) },
 };
 
 // The routes, enumerated before any test runs (building them touches neither Postgres nor Temporal).
@@ -240,6 +260,10 @@ let sys: TestSystem;
 let sims: PartnerSimulator[] = [];
 let f: Fixtures;
 let keys: { admin: string; supervisor: string; staff: string; limited: { supervisor: string; staff: string } };
+/** People logged in with the same role and scope as each key. */
+interface SessionSet { admin: TestSession; supervisor: TestSession; staff: TestSession; orderPartner: TestSession; linked: TestSession; limited: { supervisor: TestSession; staff: TestSession } }
+let sessions: SessionSet;
+let sessionExtras: Record<string, Record<string, unknown>>;
 
 beforeAll(async () => {
   sys = await startTestSystem();
@@ -284,6 +308,16 @@ beforeAll(async () => {
   if (withdrawn.status !== 200) throw new Error(`fixture withdrawal: ${withdrawn.status} ${JSON.stringify(withdrawn.body)}`);
 
   f = { communityIn, communityOut, orderPartner, otherOrderPartner, linked, otherLinked, caseIn, caseOut, regIn, regOut };
+  sessionExtras = {
+    admin: {}, supervisor: {}, staff: {}, orderPartner: { partnerId: orderPartner.id }, linked: { partnerId: linked.id },
+    'limited.supervisor': { communities: [communityIn] }, 'limited.staff': { communities: [communityIn] },
+  };
+  const [admin, supervisor, staffS, orderPartnerS, linkedS, limSup, limStaff] = await Promise.all([
+    userSession(sys, 'admin'), userSession(sys, 'supervisor'), userSession(sys, 'staff'),
+    userSession(sys, 'partner', sessionExtras.orderPartner), userSession(sys, 'partner', sessionExtras.linked),
+    userSession(sys, 'supervisor', sessionExtras['limited.supervisor']), userSession(sys, 'staff', sessionExtras['limited.staff']),
+  ]);
+  sessions = { admin, supervisor, staff: staffS, orderPartner: orderPartnerS, linked: linkedS, limited: { supervisor: limSup, staff: limStaff } };
 }, 120_000);
 
 afterAll(async () => {
@@ -304,15 +338,29 @@ it('has an entry for every route, and none for a route that is gone', () => {
   expect(Object.keys(MATRIX).filter((k) => !declared.includes(k))).toEqual([]);
 });
 
-describe.each(ROUTES)('$key', ({ key: routeKey, method }) => {
-  const call = async (probe: Probe, key: string) => outcome((await sys.call(method, probe.path, { key, body: probe.body })).status);
+/** A credential: an API key, or a person's session (cookie + CSRF token); `fresh` logs a new one in for a probe that logs out. */
+type Credential = string | { session: TestSession; fresh?: { role: Role; extra: Record<string, unknown> } };
 
-  it('answers each role, with and without scope, as the policy says', async () => {
+describe.each(ROUTES)('$key', ({ key: routeKey, method }) => {
+  const call = async (probe: Probe, cred: Credential) => {
+    if (typeof cred === 'string') return outcome((await sys.call(method, probe.path, { key: cred, body: probe.body })).status);
+    const session = cred.fresh ? await userSession(sys, cred.fresh.role, cred.fresh.extra) : cred.session;
+    return outcome((await sys.call(method, probe.path, { key: '', body: probe.body, headers: withSession(session) })).status);
+  };
+
+  it.each(['API key', 'session cookie'] as const)('answers each role, with and without scope, as the policy says (%s)', async (via) => {
     const entry = MATRIX[routeKey];
     if (!entry) throw new Error(missingEntryMessage([routeKey]));
-    const partnerKey = entry.partner === 'linked' ? f.linked.key : f.orderPartner.key;
-    const roleKey = (role: Role) => (role === 'partner' ? partnerKey : keys[role]);
-    const limitedKey = (role: Role) => (role === 'partner' ? partnerKey : keys.limited[role as 'staff' | 'supervisor']);
+    const bySession = (name: string, session: TestSession, role: Role): Credential =>
+      ({ session, ...(entry.endsSession ? { fresh: { role, extra: sessionExtras[name] } } : {}) });
+    const partnerName = entry.partner === 'linked' ? 'linked' : 'orderPartner';
+    const partnerKey: Credential = via === 'API key' ? (entry.partner === 'linked' ? f.linked.key : f.orderPartner.key) : bySession(partnerName, sessions[partnerName], 'partner');
+    const roleKey = (role: Role): Credential => (role === 'partner' ? partnerKey : via === 'API key' ? keys[role] : bySession(role, sessions[role], role));
+    const limitedKey = (role: Role): Credential => {
+      if (role === 'partner') return partnerKey;
+      const r = role as 'staff' | 'supervisor';
+      return via === 'API key' ? keys.limited[r] : bySession(`limited.${r}`, sessions.limited[r], r);
+    };
     const permitted = (role: Role) => entry.roles === 'public' || entry.roles.includes(role);
 
     const expected: Record<string, Outcome> = {};
@@ -320,6 +368,10 @@ describe.each(ROUTES)('$key', ({ key: routeKey, method }) => {
     const probe = entry.probe(f);
     expected['no key'] = entry.roles === 'public' ? 'allowed' : 401;
     actual['no key'] = await call(probe, '');
+    if (via === 'session cookie') {
+      expected['forged cookie'] = entry.roles === 'public' ? 'allowed' : 401;
+      actual['forged cookie'] = outcome((await sys.call(method, probe.path, { key: '', body: probe.body, headers: { cookie: 'gj_session=forged', 'x-csrf-token': 'forged' } })).status);
+    }
     for (const role of ROLES) {
       expected[role] = permitted(role) ? 'allowed' : 403;
       actual[role] = await call(probe, roleKey(role));
@@ -337,14 +389,14 @@ describe.each(ROUTES)('$key', ({ key: routeKey, method }) => {
       // Admins are never limited; only reads are tried, since outside a write would really happen.
       if (method === 'GET' && permitted('admin') && entry.roles !== 'public') {
         expected['admin, outside any scope'] = 'allowed';
-        actual['admin, outside any scope'] = await call(entry.scope.outside(f), keys.admin);
+        actual['admin, outside any scope'] = await call(entry.scope.outside(f), roleKey('admin'));
       }
     } else {
       // Not a scoped route: a key limited to communities is just as allowed as any other.
       for (const role of ['staff', 'supervisor'] as const) {
         if (!permitted(role) || entry.roles === 'public') continue;
         expected[`${role} limited to communities`] = 'allowed';
-        actual[`${role} limited to communities`] = await call(probe, keys.limited[role]);
+        actual[`${role} limited to communities`] = await call(probe, limitedKey(role));
       }
     }
     expect(actual).toEqual(expected);

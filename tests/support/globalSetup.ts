@@ -27,6 +27,11 @@ export default async function globalSetup(): Promise<void> {
   ]);
   const tmp = mkdtempSync(join(tmpdir(), 'gongjian-test-'));
 
+  // The console's bundle (served by every test API) and Debian's Chromium for the browser tests.
+  const { buildConsole } = require('../../scripts/build-console') as { buildConsole(o: { quiet: boolean }): Promise<unknown> };
+  const consoleBuilt = buildConsole({ quiet: true });
+  const { ensureBrowser } = require('../../scripts/ensure-browser') as { ensureBrowser(): number };
+  if (ensureBrowser() !== 0) log('Chromium is missing and could not be installed: the browser tests will fail');
   const [temporal, postgres, bundle] = await Promise.all([
     startTemporalDevServer({
       cliPath, port: 0, uiPort: null, searchAttributes: { ...CASE_SEARCH_ATTRIBUTES },
@@ -36,6 +41,7 @@ export default async function globalSetup(): Promise<void> {
     bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger }),
   ]);
 
+  await consoleBuilt;
   const databaseUrl = process.env.DATABASE_URL ?? postgres!.url;
   const pool = createPool(databaseUrl, 2);
   await migrate(pool);

@@ -10,6 +10,7 @@ import * as m from '../../workflows/messages';
 import { inCommunityScope, type Principal } from '../auth';
 import { actorOf, caseIntake, continueAsNewAfter, startCase } from '../caseIntake';
 import type { ApiDeps } from '../deps';
+import { serviceOrderLinkFor } from '../orderLinkIssue';
 import { serviceRequestFor } from '../residentPrivacy';
 import { badRequest, forbidden, notFound } from '../problem';
 import type { ApiRoutes, Reply } from '../routing';
@@ -115,7 +116,10 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
     summary: 'A resident request, live',
     params: IdParam,
     responses: { 200: { description: 'the case', schema: ServiceRequestView }, 404: { description: 'unknown case' } },
-    handler: async ({ params, principal }) => ({ status: 200, body: serviceRequestView(serviceRequestFor(principal, await authorisedState(params.id, principal))) }),
+    handler: async ({ params, principal, req }) => {
+      const state = await authorisedState(params.id, principal);
+      return { status: 200, body: { ...serviceRequestView(serviceRequestFor(principal, state)), ...(await serviceOrderLinkFor(pool, config, req, principal, state)) } };
+    },
   });
 
   /** One action = one Temporal update; the answer is the case's new state. */

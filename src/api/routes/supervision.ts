@@ -10,6 +10,7 @@ import type { ApiRoutes } from '../routing';
 import { communityScope, invalidCursor } from '../scope';
 import { Instant, Pagination, ShortIsoDuration } from '../schemas';
 import { summaryToCsv } from '../summaryCsv';
+import { negotiateLocale } from '../../i18n';
 import { z } from '../zod';
 
 const instant = Instant;
@@ -82,7 +83,8 @@ export function supervisionRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
       const scope = communityScope(principal, query.community);
       const report = await summarize(pool, { ...query, scope });
       if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
-        return { status: 200, body: summaryToCsv(report), contentType: 'text/csv; charset=utf-8', headers: { Vary: 'Accept' } };
+        const locale = negotiateLocale(req.header('accept-language'), 'en');
+        return { status: 200, body: summaryToCsv(report, locale), contentType: 'text/csv; charset=utf-8', headers: { Vary: 'Accept, Accept-Language', 'Content-Language': locale } as Record<string, string> };
       }
       return { status: 200, body: report, headers: { Vary: 'Accept' } };
     },
