@@ -40,6 +40,8 @@ const REQUIRED_SHAPES = [
   // a supervisor moving a review, and a department searched for until a reviewer appears (reviewer-search;
   // tests/workflow/registrationReviewers.test.ts)
   'registration-review-reassigned', 'registration-reviewer-search',
+  // a department without reviewer found again at the reminder, before reviewer-search (recorded on the code before it)
+  'registration-no-reviewer-before-patch',
   // long-lived cases (continue-as-new): the run that continues, a run that starts from carried
   // state and continues again, and the run that ends the case (tests/workflow/longLivedCase.test.ts)
   'continued-as-new-first-run', 'continued-as-new-second-run', 'continued-as-new-last-run',
