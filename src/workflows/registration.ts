@@ -180,7 +180,10 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
       if (!reviewer) return reviewerMissing(department, review);
       const searches = review.searches;
       // Found by a later search: the reviewer gets a whole review timeout from now.
-      if (review.nextSearchAt) sendReviewTo(review, reviewer.partnerId, review.orderId, now(), sla.reviewTimeoutMs);
+      if (review.nextSearchAt) {
+        sendReviewTo(review, reviewer.partnerId, review.orderId, now(), sla.reviewTimeoutMs);
+        state.overdue = pendingReviews(state.reviews).some(([, r]) => r.overdue);
+      }
       review.partnerId = reviewer.partnerId;
       requests.push(reviewRequest(department, reviewer.name, searches ? { searches } : {}));
     });

@@ -110,7 +110,7 @@ describe('a department with no active reviewer', () => {
     expect(found.reviews.housing).toMatchObject({ partnerId: 'housing-bureau-2', overdue: false, reminded: false, nextSearchAt: null });
     expect(request.deadline).toBe(found.reviews.housing!.dueAt);
     expect(span(found.reviews.housing!.requestedAt, found.reviews.housing!.dueAt)).toBe(2 * HOUR);
-    expect(found.overdue).toBe(true); // until the late department answers
+    expect(found.overdue).toBe(true); // tax and natural resources are still overdue
     const requested = await c.world.until('the request in the timeline', () =>
       c.world.events('review_requested').find((e) => e.data.partnerId === 'housing-bureau-2'));
     expect(requested.data).toMatchObject({ department: 'housing', searches: lookups });
