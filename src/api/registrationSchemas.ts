@@ -49,6 +49,9 @@ export const ReviewAnswer = z.object({ approved: z.boolean(), reason: text(2000)
   .openapi('ReviewAnswer');
 
 export const ReviewParams = z.object({ id, department: z.enum(DEPARTMENTS) }).strict();
+export const AssignReviewerBody = z.object({
+  partnerId: id.openapi({ description: 'An active partner of kind department, of the department in the path' }),
+}).strict().openapi('AssignReviewer');
 
 const ReviewView = z.object({
   status: z.enum(['pending', 'approved', 'rejected', 'withdrawn']),
@@ -58,6 +61,7 @@ const ReviewView = z.object({
   dueAt: z.string(),
   overdue: z.boolean(),
   answeredAt: z.string().nullable(),
+  nextSearchAt: z.string().optional().openapi({ description: 'No partner of the department could take the review: when it is looked for again' }),
 }).openapi('DepartmentReview');
 
 export const RegistrationView = z.object({

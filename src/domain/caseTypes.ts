@@ -79,14 +79,15 @@ export const CASE_TYPE_DEFS = {
       byCategoryAndUrgency: true,
     },
   }),
-  registration: defineCaseType<RegistrationStatus, 'supplement' | 'review' | 'deliver' | 'survey' | 'cancel'>({
+  registration: defineCaseType<RegistrationStatus, 'supplement' | 'review' | 'assign_reviewer' | 'deliver' | 'survey' | 'cancel'>({
     workflowType: 'registration',
     workflowIdPrefix: 'registration',
     statuses: REGISTRATION_STATUSES,
     terminal: ['rejected', 'closed', 'withdrawn'],
     actions: {
       awaiting_documents: ['supplement', 'cancel'],
-      in_review: ['review', 'cancel'],
+      // a supervisor may send a pending review to another partner of its department
+      in_review: ['review', 'assign_reviewer', 'cancel'],
       // once every department has approved, the certificate is being made: no cancelling
       issuing: [],
       awaiting_delivery: ['deliver'],

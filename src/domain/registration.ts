@@ -92,6 +92,10 @@ export interface RegistrationWorkflowInput extends CaseRunInput<RegistrationStat
 export interface RegistrationMemory {
   /** Departments whose review has no reviewer yet (new, or none was available last time). */
   reviewsToRequest: Department[];
+  /** Reviews a supervisor sent to a partner by hand, whose `review.requested` is still to go out. */
+  reviewsToSend?: { department: Department; partnerName: string }[];
+  /** The linked institutions were told at the certificate (`notice-at-issue`), so not again at delivery. */
+  noticedAtIssue?: boolean;
 }
 
 /** Acceptance (documents complete) to certificate, against the completion target. */

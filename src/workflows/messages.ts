@@ -51,6 +51,8 @@ export const registrationWorkflowId = (caseId: string): string => caseWorkflowId
 export interface SupplementDocuments extends ByActor { documents: DocumentCode[] }
 export interface RecordReview extends ByPartner { department: Department; approved: boolean; reason?: string | null }
 export interface MarkDelivered extends ByActor { note?: string | null }
+/** A supervisor sends a pending review to another partner of its department (checked by the API: active, that department). */
+export interface AssignReviewer extends ByActor { department: Department; partnerId: string; partnerName: string }
 
 export const getRegistrationState = defineQuery<RegistrationState>('getRegistrationState');
 
@@ -59,6 +61,7 @@ export const recordReview = defineUpdate<RegistrationState, [RecordReview]>('rec
 export const markDelivered = defineUpdate<RegistrationState, [MarkDelivered]>('markDelivered');
 export const recordRegistrationSurvey = defineUpdate<RegistrationState, [RecordSurvey]>('recordRegistrationSurvey');
 export const cancelRegistration = defineUpdate<RegistrationState, [CancelCase]>('cancelRegistration');
+export const assignReviewer = defineUpdate<RegistrationState, [AssignReviewer]>('assignReviewer');
 
 // ---- read-model reconciliation (`npm run reconcile`; every workflow that uses CaseRecorder) ----
 

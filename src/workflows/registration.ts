@@ -7,8 +7,10 @@
  * writes the timeline and sleeps until the next change or deadline (supplement window,
  * review reminder and escalation, survey window).
  */
-import { setHandler, uuid4 } from '@temporalio/workflow';
-import { allApproved, nextStepOfReviews, openReview, pendingReviews } from '../domain/departmentReview';
+import { patched, setHandler, uuid4 } from '@temporalio/workflow';
+import {
+  allApproved, type DepartmentReview, nextStepOfReviews, openReview, pendingReviews, searchAgain, sendReviewTo,
+} from '../domain/departmentReview';
 import {
   certificateTiming, DOCUMENTS, initialRegistrationState, linkedInstitutionNotice, missingDocuments, type RegistrationState,
   type RegistrationWorkflowInput, registrationSnapshot, reviewRequestCase, shanghaiDate,
@@ -17,6 +19,8 @@ import { surveyOutcome } from '../domain/serviceRequest';
 import { DEPARTMENTS, type Department } from '../domain/vocabulary';
 import { caseActivities, CaseKernel, type Deadline, type PartnerNotification } from './caseKernel';
 import * as m from './messages';
+import { NOTICE_AT_ISSUE, REVIEWER_SEARCH } from './registrationPatches';
+import { handleReviewerAssignment } from './reviewerAssignment';
 import { invalidAction, invalidState, notYourOrder } from './validation';
 
 /** Reviewer choice and certificate numbers live in Postgres: retry until it is back. */
@@ -28,13 +32,15 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   const { caseId, sla } = input;
   const now = () => Date.now();
   const kernel = new CaseKernel({
-    type: 'registration', input, state: initialRegistrationState(input), memory: { reviewsToRequest: [] as Department[] },
+    type: 'registration', input, state: initialRegistrationState(input), memory: { reviewsToRequest: [] as Department[], reviewsToSend: [], noticedAtIssue: false },
     snapshot: (s, _memory, workflowId) => registrationSnapshot(s, workflowId),
   });
   // In a continued run these are the state and memory carried from the run before.
   const { state } = kernel;
   /** Departments whose review has no reviewer yet (new, or none was available last time). */
   const { reviewsToRequest } = kernel.memory;
+  /** Reviews a supervisor assigned, whose request is still to go out (absent in memory carried from older code). */
+  const reviewsToSend = (kernel.memory.reviewsToSend ??= []);
   const record = kernel.record.bind(kernel);
   const notify = kernel.notify.bind(kernel);
 
@@ -136,11 +142,8 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   setHandler(m.markDelivered, ({ note, actor }) => {
     state.delivered = { method: state.delivery, note: note ?? null, by: actor, at: iso(now()) };
     record('delivered', actor, { method: state.delivery, note: note ?? null });
-    // 不动产+: the institutions concerned learn of it without the applicant going back and forth.
-    // A notice concerns the case as a whole, so its order id is the case id.
-    for (const partnerId of state.linkedInstitutions) {
-      kernel.queueNotification({ partnerId, event: 'case.notice', orderId: caseId, case: linkedInstitutionNotice(state) });
-    }
+    // Cases from before notice-at-issue tell the linked institutions now, at delivery.
+    if (!kernel.memory.noticedAtIssue) for (const n of linkedNotices()) kernel.queueNotification(n);
     state.status = 'awaiting_survey';
     state.deadlines = { survey: iso(now() + sla.surveyWindowMs) };
     return state;
@@ -160,6 +163,8 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     return state;
   }, { validator: (_input) => kernel.require('cancel') });
 
+  handleReviewerAssignment(kernel, sla.reviewTimeoutMs);
+
   // ---- side effects run by the main loop ----
 
   /** 并行办理: choose each department's reviewer, then send every request at the same time. */
@@ -171,24 +176,45 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
       const review = state.reviews[department]!;
       const reviewer = reviewers[i];
       if (state.status !== 'in_review' || review.status !== 'pending') return; // answered or withdrawn meanwhile
-      if (!reviewer) {
-        record('escalated', 'system', { reason: 'no_reviewer', department });
-        return;
+      if (review.partnerId) return; // a supervisor assigned one meanwhile
+      if (!reviewer) return reviewerMissing(department, review);
+      const searches = review.searches;
+      // Found by a later search: the reviewer gets a whole review timeout from now.
+      if (review.nextSearchAt) {
+        sendReviewTo(review, reviewer.partnerId, review.orderId, now(), sla.reviewTimeoutMs);
+        state.overdue = pendingReviews(state.reviews).some(([, r]) => r.overdue);
       }
       review.partnerId = reviewer.partnerId;
-      record('review_requested', 'system', {
-        department, partnerId: reviewer.partnerId, partnerName: reviewer.name, orderId: review.orderId, dueAt: review.dueAt,
-      });
-      requests.push({
-        department,
-        notification: {
-          partnerId: reviewer.partnerId, event: 'review.requested', orderId: review.orderId, deadline: review.dueAt,
-          case: reviewRequestCase(state, department),
-        },
-      });
+      requests.push(reviewRequest(department, reviewer.name, searches ? { searches } : {}));
     });
+    await sendReviewRequests(requests);
+  }
+
+  /** Record a review's request (the read model names the reviewer) and the webhook that announces it. */
+  function reviewRequest(department: Department, partnerName: string, extra: Record<string, unknown> = {}) {
+    const review = state.reviews[department]!;
+    const partnerId = review.partnerId!;
+    record('review_requested', 'system', { department, partnerId, partnerName, orderId: review.orderId, dueAt: review.dueAt, ...extra });
+    const notification: PartnerNotification = {
+      partnerId, event: 'review.requested', orderId: review.orderId, deadline: review.dueAt, case: reviewRequestCase(state, department),
+    };
+    return { department, notification };
+  }
+
+  async function sendReviewRequests(requests: { notification: PartnerNotification; department: Department }[]): Promise<void> {
     await kernel.flush(); // the read model shows who reviews what before anyone can answer
     await Promise.all(requests.map((r) => notify(r.notification, reviewAnswered(r.department, r.notification.orderId))));
+  }
+
+  /**
+   * No partner of the department can take the review. Since reviewer-search it is looked
+   * for again on a growing timer (the first miss is escalated and recorded, later misses
+   * only move the timer); before, at the reminder and the timeout only.
+   */
+  function reviewerMissing(department: Department, review: DepartmentReview): void {
+    const searching = review.searches !== undefined;
+    if (searching || patched(REVIEWER_SEARCH)) searchAgain(review, now());
+    if (!searching) record('escalated', 'system', { reason: 'no_reviewer', department, nextSearchAt: review.nextSearchAt });
   }
 
   /** A review request (or its reminder) is moot once the department has answered or the review was withdrawn. */
@@ -216,7 +242,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     state.overdue = true;
     record('overdue', 'system', { kind: 'review', department, partnerId: review.partnerId, deadline: review.dueAt });
     record('escalated', 'system', { reason: 'review_overdue', department, partnerId: review.partnerId });
-    if (!review.partnerId) reviewsToRequest.push(department);
+    if (!review.partnerId && !review.nextSearchAt) reviewsToRequest.push(department); // (a review being searched for has its own timer)
   }
 
   /** 登簿发证: draw the number, then measure acceptance-to-certificate against the completion target. */
@@ -231,7 +257,18 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     state.status = 'awaiting_delivery';
     record('certificate_issued', 'system', { certificateNo, delivery: state.delivery, ...timing });
     if (!timing.withinCompletionTarget) record('completion_target_breached', 'system', { ...timing });
+    // 不动产+: the bank needs the mortgage on record, whatever day the owner collects the paper.
+    if (state.linkedInstitutions.length > 0 && patched(NOTICE_AT_ISSUE)) {
+      kernel.memory.noticedAtIssue = true;
+      await kernel.flush(); // the certificate is in the read model before anyone is told of it
+      await Promise.all(linkedNotices().map((n) => notify(n)));
+    }
   }
+
+  /** The linked institutions' `case.notice`; it concerns the case as a whole, so its order id is the case id. */
+  const linkedNotices = (): PartnerNotification[] => state.linkedInstitutions.map((partnerId) => ({
+    partnerId, event: 'case.notice', orderId: caseId, case: linkedInstitutionNotice(state),
+  }));
 
   /** The next deadline of the current state, with what happens when it passes. */
   function nextDeadline(): Deadline | null {
@@ -242,7 +279,8 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
       case 'in_review': {
         const next = nextStepOfReviews(state.reviews);
         if (!next) return null;
-        return { at: next.at, fire: () => (next.step === 'remind' ? remindReviewer(next.department) : escalateReview(next.department)) };
+        const step = { remind: remindReviewer, escalate: escalateReview, search: (d: Department) => requestReviews([d]) }[next.step];
+        return { at: next.at, fire: () => step(next.department) };
       }
       case 'awaiting_survey':
         return survey ? { at: Date.parse(survey), fire: () => { record('survey_expired', 'system'); close('no_response'); } } : null;
@@ -275,7 +313,9 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
 
   return kernel.runUntilFinished({
     work: async () => {
-      if (state.status === 'in_review' && reviewsToRequest.length > 0) await requestReviews(reviewsToRequest.splice(0));
+      if (state.status === 'in_review' && reviewsToSend.length > 0) {
+        await sendReviewRequests(reviewsToSend.splice(0).map((r) => reviewRequest(r.department, r.partnerName, { assigned: true })));
+      } else if (state.status === 'in_review' && reviewsToRequest.length > 0) await requestReviews(reviewsToRequest.splice(0));
       else if (state.status === 'issuing') await issueCertificate();
       else return false;
       return true;

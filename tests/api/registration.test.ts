@@ -124,7 +124,7 @@ describe('the 93-year-old who cannot come: a transfer delivered by home visit (�
 });
 
 describe('a bank mortgage: the bank hears of it without the applicant going back (不动产+银行)', () => {
-  it('notifies the bank with the certificate number once the certificate is delivered', async () => {
+  it('notifies the bank with the certificate number as soon as it is issued, before delivery', async () => {
     const opened = await open({
       applicants: [applicant('王强', '220402198805120031')], businessType: 'mortgage', delivery: 'window', linkedInstitutions: [bank.id],
       documents: ['applicant_id', 'property_certificate', 'mortgage_contract', 'loan_contract'],
@@ -140,8 +140,9 @@ describe('a bank mortgage: the bank hears of it without the applicant going back
     expect(late.status).toBe(409);
     expect(late.body.state).toBe('awaiting_delivery');
 
-    await sys.call('POST', `/v1/registrations/${id}/delivered`, { key: staff, body: {} });
+    // On record: the bank is told while the certificate still waits at the window.
     const notice = await eventually(() => bank.sim.received.find((r) => r.body.caseId === id && r.event === 'case.notice'), { what: 'case.notice to the bank' });
+    expect((await registration(id)).status).toBe('awaiting_delivery');
     expect(notice!.signatureValid).toBe(true);
     expect(notice!.body.case).toMatchObject({ notice: 'registration_completed', businessType: 'mortgage', certificateNo: issued.certificateNo, applicants: [{ name: '王强' }] });
     expect(JSON.stringify(notice!.body)).not.toContain('220402198805120031');
@@ -150,6 +151,12 @@ describe('a bank mortgage: the bank hears of it without the applicant going back
     const seenByBank = await registration(id, bank.key);
     expect(seenByBank).toMatchObject({ certificateNo: issued.certificateNo, applicants: [{ name: '王强' }] });
     expect(seenByBank.applicants[0].idNumber).toBeUndefined();
+
+    await sys.call('POST', `/v1/registrations/${id}/delivered`, { key: staff, body: {} });
+    await eventually(async () => (await sys.call('GET', `/v1/cases/${id}/history`)).body as any[], {
+      accept: (h) => h.some((e) => e.type === 'delivered'), what: 'delivered in the timeline',
+    });
+    expect(bank.sim.received.filter((r) => r.body.caseId === id && r.event === 'case.notice')).toHaveLength(1); // not told twice
   });
 });
 
@@ -248,5 +255,71 @@ describe('reviewers and certificate numbers', () => {
     expect(first.certificateNo).toMatch(/^吉\(2026\)辽源市不动产权第\d{7}号$/);
     expect(retried).toEqual(first);
     expect(next.sequence).toBeGreaterThan(first.sequence);
+  });
+});
+
+describe('a supervisor sends a pending review to another department partner', () => {
+  it('withdraws the old request (the old reviewer is told), sends a new one, and refuses what it cannot do', async () => {
+    const community = `社区-${randomUUID().slice(0, 8)}`;
+    const partners = await Promise.all(DEPARTMENTS.map((d) => departmentPartner(d, community)));
+    const [tax, housing] = partners;
+    const supervisor = await sys.createKey('supervisor');
+    const opened = await sys.call('POST', '/v1/registrations', { key: supervisor, body: {
+      community, property, applicants: [applicant('孙丽', '220402199203030044')], businessType: 'change', delivery: 'post',
+      documents: ['applicant_id', 'property_certificate', 'change_evidence'],
+    } });
+    const id = opened.body.id as string;
+    const requestTo = (p: { sim: PartnerSimulator }, event = 'review.requested') =>
+      eventually(() => p.sim.received.find((r) => r.body.caseId === id && r.event === event), { what: `${event} of ${id}` });
+    const oldRequest = (await requestTo(housing))!;
+    const assign = (department: string, partnerId: unknown, key = supervisor) =>
+      sys.call('POST', `/v1/registrations/${id}/reviews/${department}/assign`, { key, body: { partnerId } });
+
+    // Only an active partner of that department, named in the error.
+    const other = await departmentPartner('housing', community);
+    const retired = await departmentPartner('housing', community);
+    expect((await sys.call('PATCH', `/v1/partners/${retired.id}`, { body: { active: false } })).status).toBe(200);
+    for (const [partnerId, message] of [
+      ['no-such-partner', 'does not exist'], [tax.id, 'is not a housing department partner'], [bank.id, 'is not a housing'], [retired.id, 'is not active'],
+    ]) {
+      const refused = await assign('housing', partnerId);
+      expect({ partnerId, status: refused.status, errors: refused.body.errors }).toEqual({
+        partnerId, status: 400, errors: [{ path: 'body.partnerId', message: expect.stringContaining(message) }],
+      });
+    }
+    expect((await assign('housing', 42)).body.errors[0].path).toBe('body.partnerId');
+    expect((await assign('housing', other.id, staff)).status).toBe(403);
+
+    const moved = await assign('housing', other.id);
+    expect(moved.status).toBe(200);
+    expect(moved.body.reviews.housing).toMatchObject({ status: 'pending', partnerId: other.id, overdue: false });
+    expect((await assign('housing', other.id)).status).toBe(200); // a retried call: the case already says so
+    const withdrawn = (await requestTo(housing, 'order.withdrawn'))!;
+    expect(withdrawn.signatureValid).toBe(true);
+    expect(withdrawn.body).toMatchObject({ orderId: oldRequest.body.orderId, case: { department: 'housing', reason: 'reassigned' } });
+    const newRequest = (await requestTo(other))!;
+    expect(newRequest.body.orderId).not.toBe(oldRequest.body.orderId);
+    expect(newRequest.body.case).toMatchObject({ department: 'housing', businessType: 'change' });
+
+    const answer = (p: { key: string }, department: string) =>
+      sys.call('POST', `/v1/registrations/${id}/reviews/${department}`, { key: p.key, body: { approved: true } });
+    expect((await answer(housing, 'housing')).status).toBe(403);
+    expect((await answer(other, 'housing')).status).toBe(200);
+    expect((await answer(tax, 'tax')).status).toBe(200);
+    const otherTax = await departmentPartner('tax', community);
+    const answered = await assign('tax', otherTax.id);
+    expect(answered.status).toBe(409);
+    expect(answered.body.detail).toContain('already answered');
+    expect((await answer(partners[2], 'natural_resources')).status).toBe(200);
+    await eventually(() => registration(id, supervisor), { accept: (r) => r.status === 'awaiting_delivery', what: 'certificate issued' });
+    const late = await assign('housing', housing.id);
+    expect(late.status).toBe(409);
+    expect(late.body.state).toBe('awaiting_delivery');
+
+    const history = (await sys.call('GET', `/v1/cases/${id}/history`)).body as any[];
+    expect(history.find((e) => e.type === 'review_reassigned')).toMatchObject({ data: { department: 'housing', from: housing.id, to: other.id } });
+    const doc = (await sys.call('GET', '/openapi.json', { key: '' })).body;
+    expect(doc.paths['/v1/registrations/{id}/reviews/{department}/assign'].post.operationId).toBe('assignRegistrationReviewer');
+    await Promise.all([...partners, other, retired, otherTax].map((p) => p.sim.stop()));
   });
 });

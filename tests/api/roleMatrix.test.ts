@@ -190,6 +190,8 @@ const MATRIX: Record<string, Entry> = {
   },
   'POST /v1/registrations/:id/documents': registrationAction('documents', STAFF, { documents: ['applicant_id'] }),
   'POST /v1/registrations/:id/reviews/:department': registrationAction('reviews/tax', ['partner'], { approved: true }, 'linked'),
+  // Inside scope the partner is checked (400: not a tax department partner) before the withdrawn case would give 409.
+  'POST /v1/registrations/:id/reviews/:department/assign': registrationAction('reviews/tax/assign', ['supervisor'], { partnerId: 'no-such-partner' }),
   'POST /v1/registrations/:id/delivered': registrationAction('delivered', STAFF, {}),
   'POST /v1/registrations/:id/survey': registrationAction('survey', STAFF, { score: 4 }),
   'POST /v1/registrations/:id/cancel': registrationAction('cancel', STAFF, { reason: '申请人撤回' }),

@@ -8,7 +8,7 @@
  * written by them when asked:
  *
  *     RECORD_HISTORIES=1 npx jest tests/workflow/serviceRequest.test.ts tests/workflow/registration.test.ts \
- *       tests/workflow/longLivedCase.test.ts
+ *       tests/workflow/registrationReviewers.test.ts tests/workflow/longLivedCase.test.ts
  *
  * Record again when a new shape appears (or to drop histories from code paths that no
  * running case can be on any more); keep the older files as long as such cases may exist.
@@ -35,6 +35,13 @@ const REQUIRED_SHAPES = [
   'registration-cancelled-awaiting-documents',
   // a department answered while its review request was still retried, before and after cancel-stale-deliveries
   'registration-answered-while-delivering-before-patch', 'registration-answered-while-delivering',
+  // linked institutions told at delivery (before notice-at-issue) and at the certificate (after it)
+  'registration-home-delivery-no-response-before-patch', 'registration-home-delivery-no-response',
+  // a supervisor moving a review, and a department searched for until a reviewer appears (reviewer-search;
+  // tests/workflow/registrationReviewers.test.ts)
+  'registration-review-reassigned', 'registration-reviewer-search',
+  // a department without reviewer found again at the reminder, before reviewer-search (recorded on the code before it)
+  'registration-no-reviewer-before-patch',
   // long-lived cases (continue-as-new): the run that continues, a run that starts from carried
   // state and continues again, and the run that ends the case (tests/workflow/longLivedCase.test.ts)
   'continued-as-new-first-run', 'continued-as-new-second-run', 'continued-as-new-last-run',

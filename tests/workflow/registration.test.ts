@@ -192,15 +192,7 @@ describe('parallel review (并行办理)', () => {
     await keepHistory('registration-answered-while-delivering', c);
   });
 
-  it('escalates a department with no active reviewer and looks again at the reminder', async () => {
-    const c = await bed.open(mortgage(), { ...REVIEWERS, housing: null });
-    expect((await c.world.waitForEvent('escalated')).data).toMatchObject({ reason: 'no_reviewer', department: 'housing' });
-    c.world.reviewers.housing = 'housing-bureau-2';
-    await bed.advance(61 * MINUTE);
-    const request = await c.world.waitForWebhook('housing-bureau-2', 'review.requested');
-    expect(request.case).toMatchObject({ department: 'housing' });
-    expect((await c.state()).reviews.housing!.partnerId).toBe('housing-bureau-2');
-  });
+  // A department without a reviewer, and a supervisor moving a review: registrationReviewers.test.ts.
 
   it('takes answers only from the partner the review was sent to, and a rejection only with its reason', async () => {
     const c = await bed.open(mortgage());
@@ -214,28 +206,41 @@ describe('parallel review (并行办理)', () => {
 });
 
 describe('delivery and linked services', () => {
-  it("delivers by home visit and notifies the bank and the provident fund without the applicant going back", async () => {
-    const c = await bed.open(mortgage({ delivery: 'home_visit', linkedInstitutions: ['icbc-liaoyuan', 'provident-fund'] }));
+  it("tells the bank and the provident fund as soon as the certificate is issued, and delivers by home visit", async () => {
+    const institutions = ['icbc-liaoyuan', 'provident-fund'];
+    const c = await bed.open(mortgage({ delivery: 'home_visit', linkedInstitutions: institutions }));
     await c.reviewsRequested();
     await c.approveAll();
     await c.world.waitForStatus('awaiting_delivery');
-    expect((await rejection(c.survey(5))).type).toBe(m.FAILURE_INVALID_STATE);
-
-    const delivered = await c.delivered('上门送证到家，93岁老人签收');
-    expect(delivered).toMatchObject({ status: 'awaiting_survey', delivered: { method: 'home_visit', note: '上门送证到家，93岁老人签收' } });
-    for (const institution of ['icbc-liaoyuan', 'provident-fund']) {
+    // On record: the institutions hear of it now, days before the owner has the paper in hand.
+    const issued = await c.state();
+    for (const institution of institutions) {
       const notice = await c.world.waitForWebhook(institution, 'case.notice');
+      expect(notice.orderId).toBe(c.world.caseId);
       expect(notice.case).toMatchObject({
-        notice: 'registration_completed', businessType: 'mortgage', certificateNo: delivered.certificateNo, applicants: [{ name: '李秀英' }],
+        notice: 'registration_completed', businessType: 'mortgage', certificateNo: issued.certificateNo,
+        certificateIssuedAt: issued.certificateIssuedAt, applicants: [{ name: '李秀英' }],
       });
       expect(notice.case.applicants[0].idNumber).toBeUndefined();
+      expect(notice.case.deliveredAt).toBeUndefined();
     }
+    await c.world.until('the notices recorded as delivered', () =>
+      c.world.events('notification_delivered').filter((e) => e.data.event === 'case.notice').length === 2);
+    const noticeSeqs = c.world.events('notification_delivered').filter((e) => e.data.event === 'case.notice').map((e) => e.seq);
+    expect(Math.min(...noticeSeqs)).toBeGreaterThan(c.world.events('certificate_issued')[0].seq);
+    expect((await rejection(c.survey(5))).type).toBe(m.FAILURE_INVALID_STATE);
+
+    await bed.advance(2 * DAY);
+    const delivered = await c.delivered('上门送证到家，93岁老人签收');
+    expect(delivered).toMatchObject({ status: 'awaiting_survey', delivered: { method: 'home_visit', note: '上门送证到家，93岁老人签收' } });
     expect((await c.world.waitForEvent('delivered')).data).toMatchObject({ method: 'home_visit' });
 
     // No survey answer within the window: closed as no_response.
     const final = await c.result();
     expect(final).toMatchObject({ status: 'closed', outcome: 'no_response' });
     expect(span(final.delivered!.at, final.closedAt!)).toBeCloseTo(7 * DAY, -3);
+    // Told once, at the certificate: not again at delivery.
+    for (const institution of institutions) expect(c.world.sent(institution, 'case.notice')).toHaveLength(1);
     await keepHistory('registration-home-delivery-no-response', c);
   });
 });

@@ -37,6 +37,8 @@ export class RegistrationWorld extends RecordedCase {
   failedDeliveries = 0;
   /** Hold each `review.requested` (2 s at most) until all three are in flight: proves they are sent in parallel. */
   holdReviewRequestsForSiblings = false;
+  /** How often the workflow asked for each department's reviewer (the first request and every search after it). */
+  readonly reviewerLookups: Partial<Record<Department, number>> = {};
 
   constructor(readonly reviewers: Partial<Record<Department, string | null>>) {
     super();
@@ -78,7 +80,9 @@ class FakeRegistrationServices {
       this.world(batch.snapshot.id).record(batch);
     },
     selectDepartmentReviewer: async (c: ReviewerCriteria): Promise<DepartmentReviewer | null> => {
-      const partnerId = this.world(c.caseId).reviewers[c.department];
+      const world = this.world(c.caseId);
+      world.reviewerLookups[c.department] = (world.reviewerLookups[c.department] ?? 0) + 1;
+      const partnerId = world.reviewers[c.department];
       return partnerId ? { partnerId, name: `${c.department} bureau`, openReviews: 0 } : null;
     },
     deliverWebhook: async (d: WebhookDelivery) => {
@@ -169,17 +173,25 @@ export class RegistrationCase {
   survey(score: number, comment?: string) {
     return this.handle.executeUpdate(m.recordRegistrationSurvey, { args: [{ score, comment, actor: 'staff:window-1' }] });
   }
+  /** A supervisor sends the department's review to another partner (the API has checked it is one of that department). */
+  assign(department: Department, partnerId: string) {
+    return this.handle.executeUpdate(m.assignReviewer, { args: [{ department, partnerId, partnerName: `${department} office ${partnerId}`, actor: 'supervisor:lead-1' }] });
+  }
   cancel(reason: string) { return this.handle.executeUpdate(m.cancelRegistration, { args: [{ reason, actor: 'staff:window-1' }] }); }
 
-  /** Wait until every department has its `review.requested`. */
   /**
    * Every department has its request, and the workflow has recorded each delivery: answers
    * come after that, as from a department that read the request. (An answer racing the
    * delivery's completion makes the workflow cancel an activity that has just completed,
    * which the real server records and the time-skipping test server refuses.)
    */
-  async reviewsRequested(): Promise<SentWebhook[]> {
-    const requests = await Promise.all(Object.values(REVIEWERS).map((p) => this.world.waitForWebhook(p, 'review.requested')));
+  reviewsRequested(): Promise<SentWebhook[]> {
+    return this.reviewsRequestedBy(Object.keys(REVIEWERS) as Department[]);
+  }
+
+  /** The same for some departments (the others have no reviewer). */
+  async reviewsRequestedBy(departments: Department[]): Promise<SentWebhook[]> {
+    const requests = await Promise.all(departments.map((d) => this.world.waitForWebhook(REVIEWERS[d], 'review.requested')));
     await this.world.until('the review requests recorded as delivered', () => requests.every((r) =>
       this.world.events('notification_delivered').some((e) => e.data.event === 'review.requested' && e.data.orderId === r.orderId)));
     return requests;

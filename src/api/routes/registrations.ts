@@ -1,5 +1,6 @@
 import type { UpdateDefinition } from '@temporalio/common';
 import type { ZodType } from 'zod';
+import { getPartner } from '../../db/partners';
 import { invalidLinkedInstitutions, registrationFromReadModel } from '../../db/registrations';
 import { currentSlaPolicies } from '../../db/slaPolicies';
 import {
@@ -12,7 +13,7 @@ import { actorOf, caseIntake, continueAsNewAfter, startCase } from '../caseIntak
 import type { ApiDeps } from '../deps';
 import { badRequest, forbidden, notFound } from '../problem';
 import {
-  CreateRegistration, MarkDelivered, RegistrationView, ReviewAnswer, ReviewParams, SupplementDocuments,
+  AssignReviewerBody, CreateRegistration, MarkDelivered, RegistrationView, ReviewAnswer, ReviewParams, SupplementDocuments,
 } from '../registrationSchemas';
 import type { ApiRoutes, Reply, RouteSpec } from '../routing';
 import { Cancel, IdParam, Survey } from '../schemas';
@@ -22,7 +23,7 @@ import { queryState, runUpdate } from '../workflowCalls';
 export function registrationView(s: RegistrationState) {
   const reviews = Object.fromEntries(Object.entries(s.reviews).map(([department, r]) => [department, {
     status: r.status, partnerId: r.partnerId, ...(r.reason ? { reason: r.reason } : {}), requestedAt: r.requestedAt,
-    dueAt: r.dueAt, overdue: r.overdue, answeredAt: r.answeredAt,
+    dueAt: r.dueAt, overdue: r.overdue, answeredAt: r.answeredAt, ...(r.nextSearchAt ? { nextSearchAt: r.nextSearchAt } : {}),
   }]));
   return {
     id: s.id, status: s.status, businessType: s.businessType, applicants: s.applicants, property: s.property,
@@ -123,18 +124,20 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
   /** One action = one Temporal update; the answer is the case's new state. */
   function action<B, P extends { id: string }>(
     path: string, roles: RouteSpec['roles'], summary: string, params: ZodType<P>, schema: ZodType<B>,
-    perform: (params: P, body: B, p: Principal) => Promise<RegistrationState>,
+    perform: (params: P, body: B, p: Principal, seen: RegistrationState) => Promise<RegistrationState>,
+    operationId?: string,
   ): void {
     routes.add({
       method: 'post', path: `/v1/registrations/:id/${path}`, tag: 'registrations', roles, summary, params, body: schema,
+      ...(operationId ? { operationId } : {}),
       responses: {
         200: { description: 'the case after the action', schema: RegistrationView },
         404: { description: 'unknown case' },
         409: { description: 'the case is in a state that forbids the action (the body names it)' },
       },
       handler: async ({ params: p, body, principal }): Promise<Reply> => {
-        await authorisedState(p.id, principal);
-        const state = await perform(p, body, principal);
+        const seen = await authorisedState(p.id, principal);
+        const state = await perform(p, body, principal, seen);
         return { status: 200, body: registrationView(registrationFor(principal, state)), caseId: p.id };
       },
     });
@@ -148,7 +151,20 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
     ({ id, department }, b, p) => update(id, m.recordReview, {
       department, partnerId: p.partnerId!, approved: b.approved, reason: b.reason ?? null, actor: actorOf(p),
     }));
-  action('delivered', staff, 'The certificate reached the applicant (window, post or home visit); linked institutions are notified',
+  action('reviews/:department/assign', ['supervisor'],
+    'Send a pending review to another active partner of the department; the old reviewer is told its request is withdrawn',
+    ReviewParams, AssignReviewerBody, async ({ id, department }, b, p, seen) => {
+      const partner = await getPartner(pool, b.partnerId);
+      const problem = !partner ? `partner ${b.partnerId} does not exist`
+        : partner.kind !== 'department' || partner.department !== department ? `partner ${b.partnerId} is not a ${department} department partner`
+          : !partner.active ? `partner ${b.partnerId} is not active` : null;
+      if (problem) throw badRequest(`partnerId must name an active ${department} department partner`, [{ path: 'body.partnerId', message: problem }]);
+      // A repeated assignment (a retried call) costs no Update: the case already says so.
+      const review = seen.reviews[department];
+      if (seen.status === 'in_review' && review?.status === 'pending' && review.partnerId === b.partnerId) return seen;
+      return update(id, m.assignReviewer, { department, partnerId: b.partnerId, partnerName: partner!.name, actor: actorOf(p) });
+    }, 'assignRegistrationReviewer');
+  action('delivered', staff, 'The certificate reached the applicant (window, post or home visit)',
     IdParam, MarkDelivered, ({ id }, b, p) => update(id, m.markDelivered, { note: b.note ?? null, actor: actorOf(p) }));
   action('survey', staff, 'Record the satisfaction survey (1-5); closes the case', IdParam, Survey,
     ({ id }, b, p) => update(id, m.recordRegistrationSurvey, { score: b.score, comment: b.comment ?? null, actor: actorOf(p) }));

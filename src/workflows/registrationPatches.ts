@@ -1,0 +1,20 @@
+/**
+ * The patches of the registration workflow: changes to what running cases do, each asked
+ * with `patched()` only at the point where the old and the new code part, so a case that
+ * never reaches that point carries no marker. Histories from before a patch replay the old
+ * way (tests/replay). Never rename one; retire it as the README says.
+ */
+
+/**
+ * Linked institutions get `case.notice` when the certificate number is issued (the
+ * registration is on record), not when the applicant collects the certificate. Asked only
+ * for a case with linked institutions, when its certificate is issued.
+ */
+export const NOTICE_AT_ISSUE = 'notice-at-issue';
+
+/**
+ * A review no partner of the department could take is searched for again on a growing
+ * timer (5 minutes doubling up to an hour) until someone can, instead of only at the
+ * reminder and the timeout. Asked only when a search finds nobody.
+ */
+export const REVIEWER_SEARCH = 'reviewer-search';
