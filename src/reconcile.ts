@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   const { temporalAddress, databaseUrl } = requireServices(config);
   const pool = createPool(databaseUrl, 4);
   await migrate(pool); // a database restored from an older backup may lag behind the code's schema
-  const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
+  const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config), config.temporalSecurity);
   try {
     const summary = await reconcileReadModel({
       client, pool, dryRun: args['dry-run'], closedWithinMs: args.closedWithinMs,
