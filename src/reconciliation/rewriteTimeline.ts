@@ -1,0 +1,72 @@
+/**
+ * `npm run reconcile -- --rewrite <caseId>`: replace a case's timeline and row with what its
+ * current workflow run recorded, read from Temporal history.
+ *
+ * Why: after a workflow reset (`temporal workflow reset`), the new run re-records the events
+ * after the reset point under the same seq numbers, and the read model's writes skip seqs
+ * already stored (that is what makes replays harmless). The abandoned branch's events stay
+ * in the timeline and its row, with a higher last seq, is never overwritten. The ordinary
+ * reconciliation cannot tell them from the new run's, so an operator names the case after a
+ * reset and it is rewritten whole: old events, deadlines and row deleted, the current run's
+ * written anew, in one transaction. A running workflow is then signalled to re-send what it
+ * recorded after its last activity (idempotent).
+ */
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { recordCaseEventBatch } from '../db/readModel';
+import { registrationWorkflowId, resyncReadModel, serviceRequestWorkflowId } from '../workflows/messages';
+import { timelineFromHistory } from './historyTimeline';
+
+export interface TimelineRewrite {
+  caseId: string;
+  workflowId: string;
+  runId: string;
+  running: boolean;
+  /** Events the read model held before, and holds now. */
+  removed: number;
+  written: number;
+}
+
+const CHUNK = 200;
+
+export async function rewriteTimelineFromHistory(o: { client: Client; pool: Pool }, caseId: string): Promise<TimelineRewrite> {
+  const { workflowId, runId, running } = await currentRun(o, caseId);
+  const timeline = await timelineFromHistory(o.client, workflowId, runId);
+  if (!timeline) throw new Error(`${workflowId} (run ${runId}) has recorded no events yet: nothing to rewrite`);
+  if (timeline.snapshot.id !== caseId) throw new Error(`${workflowId} records case ${timeline.snapshot.id}, not ${caseId}`);
+
+  const db = await o.pool.connect();
+  let removed = 0;
+  try {
+    await db.query('BEGIN');
+    removed = (await db.query('DELETE FROM case_events WHERE case_id = $1', [caseId])).rowCount ?? 0;
+    await db.query('DELETE FROM case_deadlines WHERE case_id = $1', [caseId]);
+    await db.query('DELETE FROM cases WHERE id = $1', [caseId]);
+    for (let i = 0; i < timeline.events.length; i += CHUNK) {
+      await recordCaseEventBatch(db, { events: timeline.events.slice(i, i + CHUNK), snapshot: timeline.snapshot, resync: true });
+    }
+    await db.query('COMMIT');
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    db.release();
+  }
+  if (running) await o.client.workflow.getHandle(workflowId, runId).signal(resyncReadModel);
+  return { caseId, workflowId, runId, running, removed, written: timeline.events.length };
+}
+
+/** The case's workflow (from its row, else by trying each case type's id) and its current run. */
+async function currentRun(o: { client: Client; pool: Pool }, caseId: string): Promise<{ workflowId: string; runId: string; running: boolean }> {
+  const { rows } = await o.pool.query<{ workflow_id: string }>('SELECT workflow_id FROM cases WHERE id = $1', [caseId]);
+  const candidates = rows[0] ? [rows[0].workflow_id] : [serviceRequestWorkflowId(caseId), registrationWorkflowId(caseId)];
+  for (const workflowId of candidates) {
+    try {
+      const d = await o.client.workflow.getHandle(workflowId).describe();
+      return { workflowId, runId: d.runId, running: d.status.name === 'RUNNING' };
+    } catch (err) {
+      if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+    }
+  }
+  throw new Error(`no workflow found for case ${caseId} (tried ${candidates.join(', ')})`);
+}
