@@ -14,6 +14,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { recordCaseEventBatch } from '../db/readModel';
+import { redactCase } from '../retention/retention';
 import { registrationWorkflowId, resyncReadModel, serviceRequestWorkflowId } from '../workflows/messages';
 import { timelineFromHistory } from './historyTimeline';
 
@@ -39,12 +40,15 @@ export async function rewriteTimelineFromHistory(o: { client: Client; pool: Pool
   let removed = 0;
   try {
     await db.query('BEGIN');
+    const { rows: marked } = await db.query('SELECT 1 FROM cases WHERE id = $1 AND personal_data_removed_at IS NOT NULL', [caseId]);
     removed = (await db.query('DELETE FROM case_events WHERE case_id = $1', [caseId])).rowCount ?? 0;
     await db.query('DELETE FROM case_deadlines WHERE case_id = $1', [caseId]);
     await db.query('DELETE FROM cases WHERE id = $1', [caseId]);
     for (let i = 0; i < timeline.events.length; i += CHUNK) {
       await recordCaseEventBatch(db, { events: timeline.events.slice(i, i + CHUNK), snapshot: timeline.snapshot, resync: true });
     }
+    // A case past retention stays without its personal data.
+    if (marked.length > 0) await redactCase(db, caseId);
     await db.query('COMMIT');
   } catch (err) {
     await db.query('ROLLBACK').catch(() => undefined);
