@@ -8,6 +8,7 @@ import { createAuthenticator } from './auth';
 import type { ApiDeps } from './deps';
 import { refuseDeepJson } from './jsonDepth';
 import { createMetrics } from './metrics';
+import { apiDocument } from './openapi/document';
 import { metricsHandler, metricsOnApiPort, metricsOnlyApp } from './metricsEndpoint';
 import { expressTrustProxy } from '../deployment/trustProxy';
 import { rateLimitMiddleware } from './rateLimit';
@@ -60,12 +61,12 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
 
 function opsRoutes(routes: ApiRoutes, { pool, temporal }: ApiDeps): void {
   routes.add({
-    method: 'get', path: '/healthz', tag: 'ops', roles: 'public', summary: 'The process is up',
+    method: 'get', path: '/healthz', operationId: 'getHealth', tag: 'ops', roles: 'public', summary: 'The process is up',
     responses: { 200: { description: 'up', schema: z.object({ status: z.literal('ok') }) } },
     handler: async () => ({ status: 200, body: { status: 'ok' } }),
   });
   routes.add({
-    method: 'get', path: '/readyz', tag: 'ops', roles: 'public', summary: 'Temporal and Postgres are reachable (else 503)',
+    method: 'get', path: '/readyz', operationId: 'getReadiness', tag: 'ops', roles: 'public', summary: 'Temporal and Postgres are reachable (else 503)',
     responses: { 200: { description: 'ready', schema: z.object({ status: z.literal('ready'), checks: z.record(z.string(), z.string()) }) } },
     handler: async () => {
       const [db, tmp] = await Promise.allSettled([
@@ -89,7 +90,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
   app.set('trust proxy', expressTrustProxy(deps.config.trustProxy)); // TRUST_PROXY, docs/deployment.md
   const metrics = createMetrics();
   const routes = buildRoutes(deps);
-  const openapi = routes.openApiDocument(API_INFO);
+  const openapi = apiDocument(routes, API_INFO);
   const authenticator = createAuthenticator(deps.pool, deps.config.adminApiKeys, deps.config.API_KEY_CACHE_MS);
 
   app.use(metrics.middleware);

@@ -8,7 +8,7 @@ import { reconcileReadModel } from '../../src/reconciliation/reconcileReadModel'
 import { redactPersonalData } from '../../src/retention/redaction';
 import { runRetention } from '../../src/retention/retention';
 import { eventually } from '../support/eventually';
-import { type PartnerSimulator, startPartnerSimulator } from '../support/partnerSimulator';
+import { type PartnerSimulator, partnerActions, startPartnerSimulator } from '../support/partnerSimulator';
 import { startTestSystem, type TestSystem } from '../support/system';
 
 const DAY = 86_400_000;
@@ -55,9 +55,10 @@ it('removes names, phones, addresses and free text of long-closed cases, keeping
   const partner = await sys.createPartner({ name: '留存物业', webhookUrl: sim.url, webhookSecret: sim.secret });
   const done = await open(FREE_TEXT[0]);
   await eventually(() => storedStatus(done), { accept: (s) => s === 'awaiting_ack', what: 'dispatched' });
-  expect((await act(done, 'accept', partner.key)).status).toBe(200);
-  expect((await act(done, 'progress', partner.key, { note: FREE_TEXT[1] })).status).toBe(200);
-  expect((await act(done, 'complete', partner.key, { note: FREE_TEXT[2], hoursSpent: 2.5 })).status).toBe(200);
+  const asPartner = partnerActions(sys.url, partner.key);
+  expect((await asPartner.accept(done)).response.status).toBe(200);
+  expect((await asPartner.progress(done, FREE_TEXT[1])).response.status).toBe(200);
+  expect((await asPartner.complete(done, FREE_TEXT[2], 2.5)).data?.status).toBe('awaiting_follow_up');
   expect((await act(done, 'follow-up', staff, { resolved: true, note: FREE_TEXT[3] })).status).toBe(200);
   expect((await act(done, 'survey', staff, { score: 4, comment: FREE_TEXT[4] })).status).toBe(200);
   const cancelled = await open('另一个诉求');

@@ -9,7 +9,7 @@ import { timelineFromHistory } from '../../src/reconciliation/historyTimeline';
 import { rewriteTimelineFromHistory } from '../../src/reconciliation/rewriteTimeline';
 import { getServiceRequestState, serviceRequestWorkflowId } from '../../src/workflows/messages';
 import { eventually } from '../support/eventually';
-import { type PartnerSimulator, startPartnerSimulator } from '../support/partnerSimulator';
+import { type PartnerSimulator, partnerActions, startPartnerSimulator } from '../support/partnerSimulator';
 import { startTestSystem, type TestSystem } from '../support/system';
 
 const { EventType, ResetReapplyType, ResetReapplyExcludeType } = temporal.api.enums.v1;
@@ -42,8 +42,9 @@ it('a reset case gets the timeline of its new run back, and goes on from there',
   await eventually(() => sim.received.find((d) => d.body.caseId === id), { what: 'the order webhook' });
 
   // The branch that will be abandoned: the partner accepts and reports progress.
-  expect((await sys.call('POST', `/v1/service-requests/${id}/accept`, { key: partner.key, body: {} })).status).toBe(200);
-  expect((await sys.call('POST', `/v1/service-requests/${id}/progress`, { key: partner.key, body: { note: '明天上门' } })).status).toBe(200);
+  const asPartner = partnerActions(sys.url, partner.key);
+  expect((await asPartner.accept(id)).data?.status).toBe('in_progress');
+  expect((await asPartner.progress(id, '明天上门')).response.status).toBe(200);
   await eventually(() => timeline(id), { accept: (t) => t.some((e) => e.type === 'progress'), what: 'progress in the timeline' });
 
   // Reset to the last workflow task before the partner's acceptance, reapplying nothing.
@@ -78,7 +79,7 @@ it('a reset case gets the timeline of its new run back, and goes on from there',
   expect(await storedStatus(id)).toBe('awaiting_ack');
 
   // The new run goes on writing its own timeline: the partner accepts again, once.
-  expect((await sys.call('POST', `/v1/service-requests/${id}/accept`, { key: partner.key, body: {} })).status).toBe(200);
+  expect((await asPartner.accept(id)).response.status).toBe(200);
   const resumed = await eventually(() => timeline(id), { accept: (t) => t.some((e) => e.type === 'accepted'), what: 'accepted in the new run' });
   expect(resumed.filter((e) => e.type === 'accepted')).toHaveLength(1);
   expect(resumed.some((e) => e.type === 'progress')).toBe(false);
