@@ -6,7 +6,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createGongjianClient } from '../../clients/typescript';
+import { createGongjianClient, type PartnerWebhook } from '../../clients/typescript';
 
 export interface ReceivedDelivery {
   event: string;
@@ -17,7 +17,8 @@ export interface ReceivedDelivery {
   /** The raw body, to verify again under another secret (see `verifiesWith`). */
   raw: string;
   headers: Record<string, string | string[] | undefined>;
-  body: { event: string; deliveryId: string; caseId: string; caseType: string; orderId: string; deadline?: string; case: Record<string, any> };
+  /** The webhook body as the OpenAPI document describes it (generated client types), `case` left open per event. */
+  body: Omit<PartnerWebhook, 'case'> & { case: Record<string, any> };
   answeredWith: number;
 }
 
