@@ -10,13 +10,20 @@
  * reset and it is rewritten whole: old events, deadlines and row deleted, the current run's
  * written anew, in one transaction. A running workflow is then signalled to re-send what it
  * recorded after its last activity (idempotent).
+ *
+ * A case that continued as new keeps only its own run's events in each run's history, so
+ * the timeline is gathered along the chain: from the current run back through each run's
+ * `continuedExecutionRunId` (a reset run's start event is copied from its base run, so it
+ * names the same predecessor). If a run of the chain is gone (namespace retention), the
+ * rewrite is refused and nothing is deleted.
  */
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { recordCaseEventBatch } from '../db/readModel';
 import { redactCase } from '../retention/retention';
 import { registrationWorkflowId, resyncReadModel, serviceRequestWorkflowId } from '../workflows/messages';
-import { timelineFromHistory } from './historyTimeline';
+import type { CaseEvent } from '../domain/caseEvents';
+import { type HistoryTimeline, timelineFromHistory } from './historyTimeline';
 
 export interface TimelineRewrite {
   caseId: string;
@@ -32,7 +39,7 @@ const CHUNK = 200;
 
 export async function rewriteTimelineFromHistory(o: { client: Client; pool: Pool }, caseId: string): Promise<TimelineRewrite> {
   const { workflowId, runId, running } = await currentRun(o, caseId);
-  const timeline = await timelineFromHistory(o.client, workflowId, runId);
+  const timeline = await timelineOfChain(o.client, workflowId, runId);
   if (!timeline) throw new Error(`${workflowId} (run ${runId}) has recorded no events yet: nothing to rewrite`);
   if (timeline.snapshot.id !== caseId) throw new Error(`${workflowId} records case ${timeline.snapshot.id}, not ${caseId}`);
 
@@ -58,6 +65,32 @@ export async function rewriteTimelineFromHistory(o: { client: Client; pool: Pool
   }
   if (running) await o.client.workflow.getHandle(workflowId, runId).signal(resyncReadModel);
   return { caseId, workflowId, runId, running, removed, written: timeline.events.length };
+}
+
+/** The events of every run from the first to `runId` (later runs win a seq), and the snapshot of the last run that recorded one. */
+async function timelineOfChain(client: Client, workflowId: string, runId: string): Promise<HistoryTimeline | null> {
+  const bySeq = new Map<number, CaseEvent>();
+  let snapshot: HistoryTimeline['snapshot'] | null = null;
+  const seen = new Set<string>();
+  for (let run: string | null = runId; run; run = await previousRun(client, workflowId, run)) {
+    if (seen.has(run)) throw new Error(`${workflowId}: run ${run} appears twice in its continue-as-new chain`);
+    seen.add(run);
+    const part = await timelineFromHistory(client, workflowId, run).catch((err: Error) => {
+      throw new Error(`${workflowId} run ${run} cannot be read (${err.message}); is it past the namespace retention? Nothing was changed`);
+    });
+    if (!part) continue;
+    snapshot ??= part.snapshot;
+    for (const e of part.events) if (!bySeq.has(e.seq)) bySeq.set(e.seq, e);
+  }
+  return snapshot ? { events: [...bySeq.values()].sort((a, b) => a.seq - b.seq), snapshot } : null;
+}
+
+/** The run this one continued (continue-as-new), from its first history event. */
+async function previousRun(client: Client, workflowId: string, runId: string): Promise<string | null> {
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace, execution: { workflowId, runId }, maximumPageSize: 1,
+  });
+  return history?.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || null;
 }
 
 /** The case's workflow (from its row, else by trying each case type's id) and its current run. */

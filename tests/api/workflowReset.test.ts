@@ -1,13 +1,15 @@
 /**
  * After a workflow reset, the abandoned branch's events must not stay in the case's
  * timeline: `npm run reconcile -- --rewrite <caseId>` rewrites it from the current run's
- * history (src/reconciliation/rewriteTimeline.ts). A real reset on the dev server.
+ * history (src/reconciliation/rewriteTimeline.ts). A real reset on the dev server, and a
+ * case that continued as new (each run's history holds only its own events).
  */
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import { timelineFromHistory } from '../../src/reconciliation/historyTimeline';
 import { rewriteTimelineFromHistory } from '../../src/reconciliation/rewriteTimeline';
 import { getServiceRequestState, serviceRequestWorkflowId } from '../../src/workflows/messages';
+import { caseRuns, untilQuiet } from '../support/caseRuns';
 import { eventually } from '../support/eventually';
 import { type PartnerSimulator, partnerActions, startPartnerSimulator } from '../support/partnerSimulator';
 import { startTestSystem, type TestSystem } from '../support/system';
@@ -85,3 +87,39 @@ it('a reset case gets the timeline of its new run back, and goes on from there',
   expect(resumed.some((e) => e.type === 'progress')).toBe(false);
   await eventually(() => storedStatus(id), { accept: (s) => s === 'in_progress', what: 'in progress again' });
 });
+
+it('a case that continued as new is rewritten whole: every run of its chain gives its events', async () => {
+  const long = await startTestSystem({ CASE_CONTINUE_AS_NEW_AFTER_EVENTS: '100' });
+  try {
+    const partner = await long.createPartner({ name: '长跑物业', webhookUrl: sim.url, webhookSecret: sim.secret });
+    const staff = await long.createKey('staff');
+    const opened = await long.call('POST', '/v1/service-requests', {
+      key: staff,
+      body: { resident: { name: '周大爷', phone: '13700003333', community: long.community }, category: 'housing', description: '暖气不热', urgency: 'normal', channel: 'phone' },
+    });
+    const id = opened.body.id as string;
+    const workflowId = serviceRequestWorkflowId(id);
+    await eventually(() => sim.received.find((d) => d.body.caseId === id), { what: 'the order webhook' });
+    await untilQuiet(long.client, workflowId);
+    const asPartner = partnerActions(long.url, partner.key);
+    expect((await asPartner.accept(id)).response.status).toBe(200);
+    for (let i = 1; (await caseRuns(long.client, workflowId)).length < 2; i += 1) {
+      if (i > 45) throw new Error('the case never continued as new');
+      await untilQuiet(long.client, workflowId); // lets the case switch runs between notes
+      expect((await asPartner.progress(id, `进展 ${i}`)).response.status).toBe(200);
+    }
+    await untilQuiet(long.client, workflowId);
+    const history = async () => (await long.call('GET', `/v1/cases/${id}/history`)).body as { seq: number; type: string }[];
+    const before = await eventually(history, { accept: (h) => h.filter((e) => e.type === 'progress').length > 0, what: 'the timeline' });
+
+    const result = await rewriteTimelineFromHistory({ client: long.client, pool: long.pool }, id);
+
+    expect(result.written).toBe(before.length);
+    const after = await history();
+    expect(after.map((e) => [e.seq, e.type])).toEqual(before.map((e) => [e.seq, e.type]));
+    expect(after.map((e) => e.seq)).toEqual(after.map((_, i) => i + 1));
+    expect(after.filter((e) => e.type === 'intake')).toHaveLength(1);
+  } finally {
+    await long.stop();
+  }
+}, 120_000);
