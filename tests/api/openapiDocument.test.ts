@@ -70,7 +70,7 @@ describe('the OpenAPI document', () => {
     expect(report['text/csv'].example.split('\n')[0]).toMatch(/^community,label,total,/);
     expect(Object.keys(doc.webhooks).sort()).toEqual(['case.notice', 'order.dispatched', 'order.extension_decided', 'order.reminder', 'order.withdrawn', 'review.requested']);
     const dispatched = doc.webhooks['order.dispatched'].post;
-    expect(dispatched.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['header:x-signature', 'header:x-delivery-id', 'header:x-event']);
+    expect(dispatched.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['header:webhook-id', 'header:webhook-timestamp', 'header:webhook-signature', 'header:x-signature', 'header:x-delivery-id', 'header:x-event']);
     expect(PartnerWebhook.safeParse(doc.components.schemas.PartnerWebhook.example).success).toBe(true);
   });
 

@@ -9,7 +9,7 @@ import { summaryToCsv } from '../summaryCsv';
 import { EXAMPLE_REPORT, REQUEST_EXAMPLES, RESPONSE_EXAMPLES } from './examples';
 import { registerPartnerWebhooks } from './webhooks';
 
-/** Every tag a route or webhook uses must be described here (the lint refuses an undescribed one). */
+/** Every tag a route or webhook uses must be described here (the test and the lint refuse an undescribed one). */
 export const TAGS: Record<string, string> = {
   ops: 'Health, readiness and the API description itself. No key needed.',
   auth: 'API keys (admin) and the audit log of every state-changing request.',
@@ -20,6 +20,9 @@ export const TAGS: Record<string, string> = {
   supervision: 'Supervisor views: case lists, timelines, open deadlines, summary reports (JSON or CSV).',
   codec: 'Temporal remote payload codec, so the Web UI and the CLI can show decrypted payloads to operators.',
   'partner webhooks': 'What Gongjian POSTs to a partner\'s webhookUrl (signed with its webhookSecret).',
+  tracking: 'Public look-up of a case by its tracking code (网上查询): JSON and phone-sized pages; never personal data.',
+  imports: 'Bulk intake from spreadsheets: needs lists (需求清单) and the partner roster, CSV or XLSX, with templates.',
+  open311: 'The Open311 GeoReport v2 interface for third-party intake apps.',
 };
 
 type Json = Record<string, any>;
@@ -29,9 +32,8 @@ export function apiDocument(routes: ApiRoutes, info: { title: string; version: s
   doc.info.license = { name: 'Proprietary: all rights reserved', identifier: 'LicenseRef-Proprietary' };
   const used = new Set<string>();
   for (const op of operations(doc)) for (const t of op.tags ?? []) used.add(t);
-  const undescribed = [...used].filter((t) => !TAGS[t]);
-  if (undescribed.length) throw new Error(`OpenAPI tags without a description: ${undescribed.join(', ')}; add them to TAGS in src/api/openapi/document.ts`);
-  doc.tags = [...used].sort().map((name) => ({ name, description: TAGS[name] }));
+  // An undescribed tag is listed bare, not refused: the API still starts, and the lint fails it.
+  doc.tags = [...used].sort().map((name) => (TAGS[name] ? { name, description: TAGS[name] } : { name }));
 
   for (const op of operations(doc)) {
     const request = REQUEST_EXAMPLES[op.operationId];

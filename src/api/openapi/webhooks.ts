@@ -35,6 +35,12 @@ export const PartnerWebhook = z.object({
 });
 
 const WebhookHeaders = z.object({
+  'webhook-id': z.string().openapi({ description: 'Standard Webhooks: the delivery id (= X-Delivery-Id)' }),
+  'webhook-timestamp': z.string().openapi({ description: 'Standard Webhooks: Unix seconds of this attempt; reject one more than 5 minutes off', example: '1772447400' }),
+  'webhook-signature': z.string().openapi({
+    description: 'Standard Webhooks: `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{raw body}">` keyed with the webhookSecret\'s bytes; space-separated signatures by the new and the previous secret for 24 hours after a change',
+    example: 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
+  }),
   'x-signature': z.string().openapi({ description: '`sha256=<hex HMAC-SHA256 of the raw body, keyed with the partner\'s webhookSecret>`', example: 'sha256=5d41402abc4b2a76b9719d911017c592ae8e0f4f4a3f0e4d5b6c7d8e9f0a1b2c' }),
   'x-delivery-id': z.string().openapi({ description: 'The same as the body\'s deliveryId' }),
   'x-event': z.string().openapi({ description: 'The same as the body\'s event' }),
