@@ -8,10 +8,16 @@ import { ConfigError } from '../config';
 /** Words that only a placeholder contains. Matched case-insensitively anywhere in the value. */
 const PLACEHOLDER = /replace[-_ ]?me|change[-_ ]?me|changeit|placeholder|example|your[-_ ]|fill[-_ ]?in|todo|xxxx|secret123|password123|^(secret|password|admin|test|default|dev)$/i;
 
+/** `keyId:base64,keyId:base64` -> the key materials. */
+function keyList(v: string): string[] {
+  return v.split(',').map((e) => e.trim()).filter(Boolean).map((e) => e.slice(e.indexOf(':') + 1));
+}
+
 /** The secrets checked in production: variable name -> how to read the secret out of its value. */
 const SECRET_VARIABLES: Record<string, (value: string) => string[]> = {
   ADMIN_API_KEY: (v) => v.split(',').map((k) => k.trim()).filter(Boolean),
-  PAYLOAD_ENCRYPTION_KEYS: (v) => v.split(',').map((e) => e.trim()).filter(Boolean).map((e) => e.slice(e.indexOf(':') + 1)),
+  PAYLOAD_ENCRYPTION_KEYS: keyList,
+  WEBHOOK_SECRET_KEYS: keyList,
   DATABASE_URL: (v) => {
     try { return [decodeURIComponent(new URL(v).password)].filter(Boolean); } catch { return []; }
   },

@@ -16,6 +16,7 @@ const goodProduction = () => ({
   APP_ENV: 'production',
   ADMIN_API_KEY: hex(32),
   PAYLOAD_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+  WEBHOOK_SECRET_KEYS: `w1:${randomBytes(32).toString('base64')}`,
   DATABASE_URL: `postgres://gongjian:${hex(24)}@postgres:5432/gongjian`,
   METRICS_PORT: '9464',
 });
@@ -55,6 +56,7 @@ describe('production secrets', () => {
     const fromExample: Record<string, string> = {
       ADMIN_API_KEY: example.ADMIN_API_KEY,
       PAYLOAD_ENCRYPTION_KEYS: example.PAYLOAD_ENCRYPTION_KEYS,
+      WEBHOOK_SECRET_KEYS: example.WEBHOOK_SECRET_KEYS,
       // As docker-compose.yml builds it from GONGJIAN_DB_PASSWORD.
       DATABASE_URL: `postgres://gongjian:${example.GONGJIAN_DB_PASSWORD}@postgres:5432/gongjian`,
     };
