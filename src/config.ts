@@ -4,6 +4,10 @@
  */
 import { z } from 'zod';
 import { type Cidr, parseCidrs } from './net/privateAddress';
+import { refuseWeakSecrets } from './deployment/secrets';
+import { parseTrustProxy, type TrustProxy } from './deployment/trustProxy';
+import { parseIsoDuration } from './domain/duration';
+import { type TemporalSecurity, temporalSecurityFromEnv } from './temporal/connectionOptions';
 
 const optionalText = z.string().trim().min(1).optional();
 
@@ -51,6 +55,14 @@ const schema = z.object({
   WEBHOOK_ALLOW_CIDRS: optionalText,
   // Where people reach the API from outside (order links, the console, Secure cookies when https). Unset: http://HOST:PORT.
   PUBLIC_BASE_URL: z.string().url().regex(/^https?:\/\/[^/]+$/, 'must be scheme://host[:port] with no path').optional(),
+  // Deployment (docs/deployment.md): which proxies may name the client (false | hops | CIDR list).
+  TRUST_PROXY: optionalText,
+  // /metrics on its own listener (not on the API port), and/or behind a bearer token.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: optionalText,
+  METRICS_BEARER: optionalText,
+  // Personal data leaves the read model this long after a case closes (npm run retention).
+  RETENTION_AFTER: z.string().refine((v) => (parseIsoDuration(v) ?? 0) > 0, 'must be an ISO 8601 duration such as P365D').default('P365D'),
 });
 
 type Env = z.infer<typeof schema>;
@@ -66,6 +78,12 @@ export interface Config extends Omit<Env, 'ADMIN_API_KEY' | 'WEBHOOK_ALLOW_PRIVA
   temporalUiOrigins: string[];
   /** Keys sealing partners' webhook secrets in Postgres; the first seals, all open. Empty = not configured. */
   webhookSecretKeys: PayloadKey[];
+  /** Express `trust proxy`: which peers may set X-Forwarded-For/-Proto (src/deployment/trustProxy.ts). */
+  trustProxy: TrustProxy;
+  /** TLS, mTLS, API key for Temporal, from the TEMPORAL_TLS_* / TEMPORAL_API_KEY variables. */
+  temporalSecurity: TemporalSecurity;
+  /** RETENTION_AFTER in milliseconds. */
+  retentionAfterMs: number;
 }
 
 export interface PayloadKey {
@@ -82,6 +100,8 @@ const HINTS: Record<string, string> = {
   RATE_LIMIT_PER_IP_PER_MINUTE: 'set RATE_LIMIT_PER_IP_PER_MINUTE to requests per minute per client address (0 turns the limit off)',
   WORKER_METRICS_PORT: 'set WORKER_METRICS_PORT to a TCP port for the worker metrics, or 0 to turn them off',
   PUBLIC_BASE_URL: 'set PUBLIC_BASE_URL to the address people use, such as https://gongjian.example.org (no path or trailing slash)',
+  METRICS_PORT: 'set METRICS_PORT to the TCP port of the separate metrics listener, e.g. 9464',
+  RETENTION_AFTER: 'set RETENTION_AFTER to how long after closing a case its personal data is kept, e.g. P365D',
   API_KEY_CACHE_MS: 'set API_KEY_CACHE_MS to milliseconds from 0 (look every key up on every request) to 60000',
 };
 
@@ -109,6 +129,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     throw new ConfigError(`Invalid environment variable WEBHOOK_ALLOW_CIDRS: ${(err as Error).message}; list CIDR ranges separated by commas, or none.`);
   }
+  // Placeholders and weak keys first: their message says what is wrong with an example value.
+  if (rest.APP_ENV === 'production') refuseWeakSecrets(cleaned);
   const adminApiKeys = (ADMIN_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   const short = adminApiKeys.find((k) => k.length < 16);
   if (short) throw new ConfigError('Invalid environment variable ADMIN_API_KEY: each key must be at least 16 characters; set a long random value.');
@@ -127,6 +149,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowCidrs,
     payloadEncryptionKeys,
     temporalUiOrigins: parseOrigins(TEMPORAL_UI_ORIGIN ?? `http://localhost:${rest.TEMPORAL_UI_PORT},http://127.0.0.1:${rest.TEMPORAL_UI_PORT}`),
+    trustProxy: parseTrustProxy(rest.TRUST_PROXY),
+    temporalSecurity: temporalSecurityFromEnv(cleaned),
+    retentionAfterMs: parseIsoDuration(rest.RETENTION_AFTER)!,
   };
 }
 

@@ -111,10 +111,12 @@ async function main(): Promise<void> {
     const sealing = await sealWebhookSecrets(pool, webhookSecretBoxFor(config));
     if (sealing.sealed + sealing.rewrapped > 0) say(`webhook secrets sealed: ${sealing.sealed} in clear, ${sealing.rewrapped} under an older key`);
 
-    const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
+    // TLS / API key settings are for an external cluster; the dev server started above speaks plaintext.
+    const temporalSecurity = config.TEMPORAL_ADDRESS ? config.temporalSecurity : {};
+    const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config), temporalSecurity);
     stops.push(() => connection.close());
     const workerMetrics = installWorkerRuntime({ log, metricsHost: config.HOST, metricsPort: config.WORKER_METRICS_PORT });
-    const workerConnection = await connectWorker(temporalAddress);
+    const workerConnection = await connectWorker(temporalAddress, temporalSecurity);
     stops.push(() => workerConnection.close());
     const worker = await createCaseWorker({ config, connection: workerConnection, pool });
     const workerDone = worker.run();

@@ -3,6 +3,10 @@
  * outage, or after restoring Postgres from a backup). See docs/supervision.md.
  *
  *   npm run reconcile -- [--dry-run] [--closed-within P7D] [--community <name>] [--task-queue <name>] [--verbose]
+ *   npm run reconcile -- --rewrite <caseId> [--rewrite <caseId> ...]
+ *
+ * `--rewrite` replaces the named cases' timelines with their current runs' histories (after
+ * a workflow reset: src/reconciliation/rewriteTimeline.ts, docs/deployment.md).
  *
  * Exit status: 0 when everything checked is (now) in line, 2 when drift remains or
  * workflows could not be asked, 3 when Postgres refused a case's data (SQLSTATE class 22:
@@ -10,15 +14,19 @@
  * connection error.
  */
 import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
 import { type Config, ConfigError, loadConfig, requireServices } from './config';
 import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
+import { alignCertificateSequence } from './db/sequences';
 import { parseIsoDuration } from './domain/duration';
 import { reconcileReadModel, type ReconcileSummary } from './reconciliation/reconcileReadModel';
+import { rewriteTimelineFromHistory } from './reconciliation/rewriteTimeline';
 import { payloadCodecFor } from './temporal/codec';
 import { connectClient } from './temporal/connection';
 
-const USAGE = 'usage: npm run reconcile -- [--dry-run] [--closed-within P7D] [--community <name>] [--task-queue <name>] [--verbose]';
+const USAGE = 'usage: npm run reconcile -- [--dry-run] [--closed-within P7D] [--community <name>] [--task-queue <name>] [--verbose]\n       npm run reconcile -- --rewrite <caseId> [--rewrite <caseId> ...]';
 
 function parseCli(argv: string[]) {
   const { values } = parseArgs({
@@ -29,6 +37,7 @@ function parseCli(argv: string[]) {
       community: { type: 'string' },
       'task-queue': { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      rewrite: { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -65,18 +74,36 @@ async function main(): Promise<number> {
   const { temporalAddress, databaseUrl } = requireServices(config);
   const pool = createPool(databaseUrl, 4);
   await migrate(pool); // a database restored from an older backup may lag behind the code's schema
-  const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
+  const { client, connection } = await connectClient(temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config), config.temporalSecurity);
   try {
+    if (args.rewrite?.length) return await rewriteCases(client, pool, args.rewrite);
     const summary = await reconcileReadModel({
       client, pool, dryRun: args['dry-run'], closedWithinMs: args.closedWithinMs,
       community: args.community, taskQueue: args['task-queue'], log: (line) => console.error(line),
     });
     console.log(formatSummary(summary, args.verbose));
+    // Cases rewritten from history may hold certificate numbers a restored database had lost.
+    if (!args['dry-run']) await alignCertificateSequence(pool);
     return exitStatus(summary, args['dry-run']);
   } finally {
     await connection.close();
     await pool.end();
   }
+}
+
+async function rewriteCases(client: Client, pool: Pool, caseIds: string[]): Promise<number> {
+  let failed = 0;
+  for (const caseId of caseIds) {
+    try {
+      const r = await rewriteTimelineFromHistory({ client, pool }, caseId);
+      console.log(`rewrote ${r.caseId} from ${r.workflowId} run ${r.runId}${r.running ? ' (running, resync signalled)' : ''}: ${r.removed} event(s) replaced by ${r.written}`);
+    } catch (err) {
+      failed++;
+      console.error(`could not rewrite ${caseId}: ${(err as Error).message}`);
+    }
+  }
+  await alignCertificateSequence(pool);
+  return failed > 0 ? 2 : 0;
 }
 
 if (require.main === module) {

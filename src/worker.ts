@@ -42,7 +42,7 @@ async function main(log: Logger): Promise<void> {
   await migrate(pool);
   const metrics = installWorkerRuntime({ log, metricsHost: config.HOST, metricsPort: config.WORKER_METRICS_PORT });
   await sealWebhookSecrets(pool, webhookSecretBoxFor(config));
-  const connection = await connectWorker(temporalAddress);
+  const connection = await connectWorker(temporalAddress, config.temporalSecurity);
   const worker = await createCaseWorker({ config, connection, pool });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => worker.shutdown());
   log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: metrics ? `http://${metrics}/metrics` : 'off' }, 'worker running');

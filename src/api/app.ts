@@ -9,6 +9,9 @@ import { createAuthenticator } from './auth';
 import type { ApiDeps } from './deps';
 import { refuseDeepJson } from './jsonDepth';
 import { createMetrics } from './metrics';
+import { apiDocument } from './openapi/document';
+import { metricsHandler, metricsOnApiPort, metricsOnlyApp } from './metricsEndpoint';
+import { expressTrustProxy } from '../deployment/trustProxy';
 import { rateLimitMiddleware } from './rateLimit';
 import { requestLogMiddleware } from './requestLog';
 import { HttpProblem, problemMiddleware, sendProblem, unavailable } from './problem';
@@ -68,12 +71,12 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
 
 function opsRoutes(routes: ApiRoutes, { pool, temporal }: ApiDeps): void {
   routes.add({
-    method: 'get', path: '/healthz', tag: 'ops', roles: 'public', summary: 'The process is up',
+    method: 'get', path: '/healthz', operationId: 'getHealth', tag: 'ops', roles: 'public', summary: 'The process is up',
     responses: { 200: { description: 'up', schema: z.object({ status: z.literal('ok') }) } },
     handler: async () => ({ status: 200, body: { status: 'ok' } }),
   });
   routes.add({
-    method: 'get', path: '/readyz', tag: 'ops', roles: 'public', summary: 'Temporal and Postgres are reachable (else 503)',
+    method: 'get', path: '/readyz', operationId: 'getReadiness', tag: 'ops', roles: 'public', summary: 'Temporal and Postgres are reachable (else 503)',
     responses: { 200: { description: 'ready', schema: z.object({ status: z.literal('ready'), checks: z.record(z.string(), z.string()) }) } },
     handler: async () => {
       const [db, tmp] = await Promise.allSettled([
@@ -91,13 +94,13 @@ function opsRoutes(routes: ApiRoutes, { pool, temporal }: ApiDeps): void {
 }
 
 /** `flush`: write out what the app still holds (audit rows), after the server has stopped taking requests. */
-export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flush(): Promise<void> } {
+export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flush(): Promise<void>; metricsApp: Express | null } {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', expressTrustProxy(deps.config.trustProxy)); // TRUST_PROXY, docs/deployment.md
   const metrics = createMetrics();
   const routes = buildRoutes(deps);
-  const openapi = routes.openApiDocument(API_INFO);
+  const openapi = apiDocument(routes, API_INFO);
   const authenticator = createAuthenticator(deps.pool, deps.config.adminApiKeys, deps.config.API_KEY_CACHE_MS);
 
   app.use(metrics.middleware);
@@ -108,9 +111,10 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
   // Before the rate limit, so a browser can read a 429 from the codec too.
   app.use('/codec', codecCors(deps.config.temporalUiOrigins));
   app.use(rateLimitMiddleware({ perKeyPerMinute: deps.config.RATE_LIMIT_PER_MINUTE, perIpPerMinute: deps.config.RATE_LIMIT_PER_IP_PER_MINUTE }));
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  const serveMetrics = metricsHandler(metrics.registry, deps.config.METRICS_BEARER);
+  // With METRICS_PORT, /metrics lives on its own listener (server.ts) and is a 404 here; production
+  // never serves it unguarded on the API port (docs/deployment.md).
+  if (metricsOnApiPort(deps.config)) app.get('/metrics', serveMetrics);
   app.get('/openapi.json', (_req, res) => { res.json(openapi); });
   // Swagger UI needs inline styles and its own scripts; relax CSP on /docs only.
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: API_INFO.title }));
@@ -137,5 +141,5 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
   });
   app.use((req, res) => sendProblem(res, new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));
   app.use(problemMiddleware(deps.log));
-  return { app, routes, flush: () => audit.flush() };
+  return { app, routes, flush: () => audit.flush(), metricsApp: deps.config.METRICS_PORT === undefined ? null : metricsOnlyApp(serveMetrics) };
 }

@@ -36,8 +36,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   method: Method;
   /** Express-style path: `/v1/partners/:id`. */
   path: string;
-  /** OpenAPI operationId (camelCase, unique): every new route names one; the lint will require it. */
-  operationId?: string;
+  /** OpenAPI operationId (camelCase, unique): the generated client's method name; the lint checks it. */
+  operationId: string;
   summary: string;
   tag: string;
   /** Roles allowed; `public` routes need no key. */
@@ -58,10 +58,16 @@ export const ProblemSchema = z.object({
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 }).openapi('Problem');
 
+/** The operationId of a case action route: (`serviceRequest`, `follow-up`) -> `serviceRequestFollowUp`; path parameters dropped. */
+export function actionOperationId(resource: string, action: string): string {
+  const words = action.split(/[/-]/).filter((w) => w && !w.startsWith(':'));
+  return resource + words.map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+}
+
 export const toOpenApiPath = (path: string) => path.replace(/:([A-Za-z_]+)/g, '{$1}');
 
 const STANDARD_ERRORS: Record<number, string> = {
-  400: 'invalid input', 401: 'no or bad API key', 403: 'role or scope forbids it', 404: 'no such resource',
+  400: 'invalid input, or a malformed JSON body', 401: 'no or bad API key', 403: 'role or scope forbids it', 404: 'no such resource',
   413: 'the body is over 1 MB', 415: 'the body is not JSON', 429: 'rate limited', 503: 'a dependency is down',
 };
 
@@ -113,9 +119,17 @@ export class ApiRoutes {
     }
   }
 
-  openApiDocument(info: { title: string; version: string; description: string }) {
+  /** `extend` registers what is not a route (webhooks). Duplicate operationIds are refused. */
+  openApiDocument(info: { title: string; version: string; description: string }, extend?: (registry: OpenAPIRegistry) => void) {
     const registry = new OpenAPIRegistry();
     registry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer', description: 'API key' });
+    const seen = new Map<string, string>();
+    for (const spec of this.routes) {
+      const where = `${spec.method.toUpperCase()} ${spec.path}`;
+      if (seen.has(spec.operationId)) throw new Error(`operationId ${spec.operationId} is used by ${seen.get(spec.operationId)} and ${where}; give each route its own`);
+      seen.set(spec.operationId, where);
+    }
+    extend?.(registry);
     for (const spec of this.routes) {
       const responses: Record<string, { description: string; content?: Record<string, { schema: ZodType }> }> = {};
       for (const [status, r] of Object.entries(spec.responses)) {
@@ -125,8 +139,8 @@ export class ApiRoutes {
       }
       for (const [status, description] of Object.entries(STANDARD_ERRORS)) {
         if (responses[status]) continue;
-        if (spec.roles === 'public' && status !== '503') continue;
-        if (status === '400' && !spec.body && !spec.query && !spec.params) continue;
+        // Any route answers 400 to a malformed JSON body (the body parser runs before every route).
+        if (spec.roles === 'public' && status !== '503' && status !== '400') continue;
         if (status === '404' && !spec.params) continue;
         if ((status === '413' || status === '415') && !spec.body) continue;
         responses[status] = { description, content: { 'application/problem+json': { schema: ProblemSchema } } };
@@ -142,7 +156,7 @@ export class ApiRoutes {
       registry.registerPath({
         method: spec.method,
         path: toOpenApiPath(spec.path),
-        ...(spec.operationId ? { operationId: spec.operationId } : {}),
+        operationId: spec.operationId,
         summary: spec.summary,
         description: spec.roles === 'public' ? 'No authentication.' : `Roles: ${spec.roles.join(', ')}.`,
         tags: [spec.tag],

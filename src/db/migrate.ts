@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
+import { alignCertificateSequence } from './sequences';
 
 /** Migrations are the numbered `.sql` files beside this module, applied in order, each once. */
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
@@ -37,6 +38,8 @@ export async function migrate(pool: Pool): Promise<string[]> {
         throw new Error(`migration ${m.name} failed: ${(err as Error).message}`);
       }
     }
+    // Every start-up: a restored database may hold a sequence behind the numbers issued.
+    await alignCertificateSequence(client);
   } finally {
     await client.query('SELECT pg_advisory_unlock(727001)').catch(() => undefined);
     client.release();

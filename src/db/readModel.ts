@@ -1,5 +1,5 @@
 /** Writes to the case read model. Idempotent: a replayed or retried batch changes nothing. */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { CaseEventBatch } from '../domain/caseEvents';
 import { checkBatchInstants } from './dataErrors';
 
@@ -46,7 +46,7 @@ FROM upsert, input, jsonb_each(input.s->'deadlines') kv
 WHERE jsonb_typeof(kv.value) = 'string'
 ON CONFLICT (case_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at, community = EXCLUDED.community`;
 
-export async function recordCaseEventBatch(pool: Pool, batch: CaseEventBatch): Promise<void> {
+export async function recordCaseEventBatch(pool: Pool | PoolClient, batch: CaseEventBatch): Promise<void> {
   if (batch.events.length === 0) return;
   checkBatchInstants(batch);
   const lastSeq = batch.events[batch.events.length - 1].seq;

@@ -10,6 +10,8 @@ import { TEST_PAYLOAD_ENCRYPTION_KEYS, TEST_WEBHOOK_SECRET_KEYS } from './testKe
 
 export interface ExtraApi {
   url: string;
+  /** The separate metrics listener, when METRICS_PORT is set. */
+  metricsUrl?: string;
   config: Config;
   call<T = any>(method: string, path: string, opts?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
   stop(): Promise<void>;
@@ -21,9 +23,9 @@ export async function startExtraApi(sys: TestSystem, env: Record<string, string>
     TEMPORAL_TASK_QUEUE: sys.taskQueue, ADMIN_API_KEY: sys.adminKey, PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_ENCRYPTION_KEYS, WEBHOOK_SECRET_KEYS: TEST_WEBHOOK_SECRET_KEYS,
     RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_IP_PER_MINUTE: '0', ...env,
   });
-  const { server, url } = await startApi({ config, pool: sys.pool, temporal: sys.client, log });
+  const { server, url, metricsUrl } = await startApi({ config, pool: sys.pool, temporal: sys.client, log });
   return {
-    url, config,
+    url, metricsUrl, config,
     async call(method, path, opts = {}) {
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
       if (opts.key) headers.authorization = `Bearer ${opts.key}`;

@@ -6,6 +6,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createGongjianClient, type PartnerWebhook } from '../../clients/typescript';
 
 export interface ReceivedDelivery {
   event: string;
@@ -16,7 +17,8 @@ export interface ReceivedDelivery {
   /** The raw body, to verify again under another secret (see `verifiesWith`). */
   raw: string;
   headers: Record<string, string | string[] | undefined>;
-  body: { event: string; deliveryId: string; caseId: string; caseType: string; orderId: string; deadline?: string; case: Record<string, any> };
+  /** The webhook body as the OpenAPI document describes it (generated client types), `case` left open per event. */
+  body: Omit<PartnerWebhook, 'case'> & { case: Record<string, any> };
   answeredWith: number;
 }
 
@@ -64,4 +66,25 @@ export function verifiesWith(secret: string, raw: string, headers: Record<string
   } catch {
     return false;
   }
+}
+
+/**
+ * What a partner's system does through the API, with the typed client generated from the
+ * OpenAPI document (clients/typescript): a route or body that drifts from the document no
+ * longer compiles. Each call answers `{ data, error, response }`.
+ */
+export function partnerActions(apiUrl: string, key: string) {
+  const api = createGongjianClient(apiUrl, key);
+  const onCase = (id: string) => ({ params: { path: { id } } });
+  return {
+    api,
+    accept: (id: string) => api.POST('/v1/service-requests/{id}/accept', { ...onCase(id), body: {} }),
+    decline: (id: string, reason: string) => api.POST('/v1/service-requests/{id}/decline', { ...onCase(id), body: { reason } }),
+    progress: (id: string, note: string) => api.POST('/v1/service-requests/{id}/progress', { ...onCase(id), body: { note } }),
+    complete: (id: string, note: string, hoursSpent?: number) => api.POST('/v1/service-requests/{id}/complete', { ...onCase(id), body: { note, ...(hoursSpent === undefined ? {} : { hoursSpent }) } }),
+    requestExtension: (id: string, extraTime: string, reason: string) => api.POST('/v1/service-requests/{id}/extension', { ...onCase(id), body: { extraTime, reason } }),
+    answerReview: (id: string, department: 'tax' | 'housing' | 'natural_resources', approved: boolean, reason?: string) =>
+      api.POST('/v1/registrations/{id}/reviews/{department}', { params: { path: { id, department } }, body: { approved, ...(reason ? { reason } : {}) } }),
+    myOrders: () => api.GET('/v1/partners/me/orders', { params: { query: {} } }),
+  };
 }

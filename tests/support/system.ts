@@ -54,8 +54,8 @@ export async function startTestSystem(env: Record<string, string> = {}): Promise
   });
   const log = createLogger('silent', 'test');
   const pool = createPool(config.DATABASE_URL!, config.PG_POOL_MAX);
-  const { client, connection } = await connectClient(config.TEMPORAL_ADDRESS!, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
-  const workerConnection: NativeConnection = await connectWorker(config.TEMPORAL_ADDRESS!);
+  const { client, connection } = await connectClient(config.TEMPORAL_ADDRESS!, config.TEMPORAL_NAMESPACE, payloadCodecFor(config), config.temporalSecurity);
+  const workerConnection: NativeConnection = await connectWorker(config.TEMPORAL_ADDRESS!, config.temporalSecurity);
   const worker: Worker = await createCaseWorker({ config, connection: workerConnection, pool });
   const running = worker.run();
   const { server, url } = await startApi({ config, pool, temporal: client, log });

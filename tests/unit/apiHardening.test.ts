@@ -23,7 +23,7 @@ function appWith(routes: ApiRoutes) {
 describe('the API edges', () => {
   const routes = new ApiRoutes();
   routes.add({
-    method: 'post', path: '/things/:id', tag: 't', roles: ['admin'], summary: 'echo',
+    method: 'post', path: '/things/:id', operationId: 'echoThing', tag: 't', roles: ['admin'], summary: 'echo',
     params: z.object({ id: z.string() }), body: z.object({ note: z.string(), tags: z.array(z.string()).optional() }).optional(),
     responses: { 200: { description: 'ok' }, 409: { description: 'not now' } },
     handler: async ({ body }) => ({ status: 200, body: body ?? {} }),

@@ -20,7 +20,7 @@ const view = (r: KeyRow) => ({
 
 export function apiKeyRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   routes.add({
-    method: 'post', path: '/v1/api-keys', tag: 'auth', roles: ['admin'],
+    method: 'post', path: '/v1/api-keys', operationId: 'createApiKey', tag: 'auth', roles: ['admin'],
     summary: 'Create an API key (the key is shown once; only its hash is stored)',
     body: CreateApiKey,
     responses: { 201: { description: 'created', schema: CreatedApiKey } },
@@ -39,7 +39,7 @@ export function apiKeyRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   });
 
   routes.add({
-    method: 'get', path: '/v1/api-keys', tag: 'auth', roles: ['admin'],
+    method: 'get', path: '/v1/api-keys', operationId: 'listApiKeys', tag: 'auth', roles: ['admin'],
     summary: 'List API keys (never the keys themselves)',
     query: z.object(Pagination).strict(),
     responses: { 200: { description: 'keys, oldest first', schema: ApiKeyList } },
@@ -63,7 +63,7 @@ export function apiKeyRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   });
 
   routes.add({
-    method: 'delete', path: '/v1/api-keys/:id', tag: 'auth', roles: ['admin'],
+    method: 'delete', path: '/v1/api-keys/:id', operationId: 'revokeApiKey', tag: 'auth', roles: ['admin'],
     summary: 'Revoke an API key (it answers 401 from then on)',
     params: IdParam,
     responses: { 200: { description: 'revoked', schema: ApiKeyView } },

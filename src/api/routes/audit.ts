@@ -14,7 +14,7 @@ const AuditEntry = z.object({
 
 export function auditRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   routes.add({
-    method: 'get', path: '/v1/audit', tag: 'auth', roles: ['admin', 'supervisor'],
+    method: 'get', path: '/v1/audit', operationId: 'listAuditEntries', tag: 'auth', roles: ['admin', 'supervisor'],
     summary: 'Every state-changing request, read of personal data and refused request, newest first (a key limited to communities sees requests on their cases only)',
     query: z.object({ ...Pagination, caseId: z.string().max(100).optional(), keyId: z.string().max(100).optional() }).strict(),
     responses: { 200: { description: 'audit entries', schema: z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() }) } },

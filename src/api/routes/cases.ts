@@ -36,7 +36,7 @@ const CaseQuery = z.object({
 
 export function caseRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   routes.add({
-    method: 'get', path: '/v1/cases', tag: 'supervision', roles: ['admin', 'supervisor', 'staff'],
+    method: 'get', path: '/v1/cases', operationId: 'listCases', tag: 'supervision', roles: ['admin', 'supervisor', 'staff'],
     summary: 'Cases of both types, newest first, filtered; scoped keys see their communities only',
     query: CaseQuery,
     responses: { 200: { description: 'a page of cases', schema: z.object({ items: z.array(CaseSummary), nextCursor: z.string().nullable() }) } },
@@ -52,7 +52,7 @@ export function caseRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   });
 
   routes.add({
-    method: 'get', path: '/v1/cases/:id/history', tag: 'supervision', roles: ['admin', 'supervisor', 'staff'], personalData: true,
+    method: 'get', path: '/v1/cases/:id/history', operationId: 'getCaseHistory', tag: 'supervision', roles: ['admin', 'supervisor', 'staff'], personalData: true,
     summary: 'The business timeline of a case, oldest first; notification events carry each delivery attempt (attemptLog)',
     params: IdParam,
     responses: { 200: { description: 'the timeline', schema: CaseHistory }, 404: { description: 'unknown case' } },

@@ -91,7 +91,7 @@ export function codecRoutes(routes: ApiRoutes, { config, pool }: ApiDeps): void 
   for (const direction of ['decode', 'encode'] as const) {
     routes.add({
       // Encoding forges payloads Temporal will trust as ours (signals, inputs): admins only.
-      method: 'post', path: `/codec/${direction}`, tag: 'codec', roles: direction === 'decode' ? ['admin', 'supervisor'] : ['admin'], authenticate: sessionOrKey,
+      method: 'post', path: `/codec/${direction}`, operationId: direction === 'decode' ? 'decodePayloads' : 'encodePayloads', tag: 'codec', roles: direction === 'decode' ? ['admin', 'supervisor'] : ['admin'], authenticate: sessionOrKey,
       personalData: direction === 'decode',
       summary: direction === 'decode'
         ? 'Decrypt Temporal payloads (remote codec protocol, for the Web UI and `temporal --codec-endpoint`)'
@@ -114,7 +114,7 @@ export function codecRoutes(routes: ApiRoutes, { config, pool }: ApiDeps): void 
   }
 
   routes.add({
-    method: 'post', path: '/codec/session', tag: 'codec', roles: ['admin', 'supervisor'],
+    method: 'post', path: '/codec/session', operationId: 'createCodecSession', tag: 'codec', roles: ['admin', 'supervisor'],
     summary: 'Sign a browser in to the codec (an HttpOnly cookie for /codec, 8 hours), for the Temporal Web UI',
     body: EmptyBody.optional(),
     responses: { 200: { description: 'signed in', schema: z.object({ expiresAt: z.string() }) } },
@@ -130,7 +130,7 @@ export function codecRoutes(routes: ApiRoutes, { config, pool }: ApiDeps): void 
   });
 
   routes.add({
-    method: 'post', path: '/codec/logout', tag: 'codec', roles: ['admin', 'supervisor'], authenticate: sessionOrKey,
+    method: 'post', path: '/codec/logout', operationId: 'endCodecSession', tag: 'codec', roles: ['admin', 'supervisor'], authenticate: sessionOrKey,
     summary: 'End this browser\'s codec session now (the cookie stops working everywhere, not only in this browser)',
     body: EmptyBody.optional(),
     responses: { 204: { description: 'signed out (the session, if there was one, is ended)' } },
@@ -142,7 +142,7 @@ export function codecRoutes(routes: ApiRoutes, { config, pool }: ApiDeps): void 
   });
 
   routes.add({
-    method: 'get', path: '/codec/login', tag: 'codec', roles: 'public',
+    method: 'get', path: '/codec/login', operationId: 'getCodecLoginPage', tag: 'codec', roles: 'public',
     summary: 'A page where an operator pastes an admin or supervisor key to let the Temporal Web UI decrypt payloads',
     responses: { 200: { description: 'an HTML page' } },
     handler: async () => ({

@@ -14,7 +14,7 @@ const PartnerOrderView = z.object({
 
 export function partnerOrderRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   routes.add({
-    method: 'get', path: '/v1/partners/me/orders', tag: 'partners', roles: ['partner'],
+    method: 'get', path: '/v1/partners/me/orders', operationId: 'listMyOrders', tag: 'partners', roles: ['partner'],
     summary: "The calling partner's orders, open and past, newest first (resident details: GET the case while the order is active)",
     query: z.object({ status: z.enum(ORDER_STATUSES as [string, ...string[]]).optional(), ...Pagination }).strict(),
     responses: { 200: { description: 'orders', schema: z.object({ items: z.array(PartnerOrderView), nextCursor: z.string().nullable() }) } },

@@ -33,7 +33,7 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
   };
 
   routes.add({
-    method: 'post', path: '/v1/partners', tag: 'partners', roles: ['admin', 'supervisor'],
+    method: 'post', path: '/v1/partners', operationId: 'createPartner', tag: 'partners', roles: ['admin', 'supervisor'],
     summary: 'Register a partner organisation (共建单位, department or linked institution)',
     body: CreatePartner,
     responses: { 201: { description: 'created', schema: PartnerView } },
@@ -45,7 +45,7 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
   });
 
   routes.add({
-    method: 'get', path: '/v1/partners', tag: 'partners', roles: ['admin', 'supervisor', 'staff'],
+    method: 'get', path: '/v1/partners', operationId: 'listPartners', tag: 'partners', roles: ['admin', 'supervisor', 'staff'],
     summary: 'List partners',
     query: PartnerQuery,
     responses: { 200: { description: 'partners, oldest first', schema: PartnerList } },
@@ -66,7 +66,7 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
   });
 
   routes.add({
-    method: 'get', path: '/v1/partners/:id', tag: 'partners', roles: ['admin', 'supervisor', 'staff', 'partner'],
+    method: 'get', path: '/v1/partners/:id', operationId: 'getPartner', tag: 'partners', roles: ['admin', 'supervisor', 'staff', 'partner'],
     summary: 'One partner (a partner key may read only its own)',
     params: IdParam,
     responses: { 200: { description: 'the partner', schema: PartnerView }, 404: { description: 'unknown partner' } },
@@ -79,7 +79,7 @@ export function partnerRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
   });
 
   routes.add({
-    method: 'patch', path: '/v1/partners/:id', tag: 'partners', roles: ['admin', 'supervisor'],
+    method: 'patch', path: '/v1/partners/:id', operationId: 'updatePartner', tag: 'partners', roles: ['admin', 'supervisor'],
     summary: 'Change any field of a partner (e.g. { "active": false }, or a new webhookSecret); a key limited to communities: its own partners, never the webhook',
     params: IdParam,
     body: UpdatePartner,

@@ -15,7 +15,7 @@ import { badRequest, forbidden, notFound } from '../problem';
 import {
   AssignReviewerBody, CreateRegistration, MarkDelivered, RegistrationView, ReviewAnswer, ReviewParams, SupplementDocuments,
 } from '../registrationSchemas';
-import type { ApiRoutes, Reply, RouteSpec } from '../routing';
+import { actionOperationId, type ApiRoutes, type Reply, type RouteSpec } from '../routing';
 import { Cancel, IdParam, Survey } from '../schemas';
 import { queryState, runUpdate } from '../workflowCalls';
 
@@ -76,7 +76,7 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
   }
 
   routes.add({
-    method: 'post', path: '/v1/registrations', tag: 'registrations', roles: ['staff', 'supervisor'],
+    method: 'post', path: '/v1/registrations', operationId: 'createRegistration', tag: 'registrations', roles: ['staff', 'supervisor'],
     summary: 'One-window intake (一窗受理) of a registration case; honours Idempotency-Key',
     body: CreateRegistration,
     responses: {
@@ -108,7 +108,7 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
   });
 
   routes.add({
-    method: 'get', path: '/v1/registrations/:id', tag: 'registrations', roles: ['admin', 'supervisor', 'staff', 'partner'], personalData: true,
+    method: 'get', path: '/v1/registrations/:id', operationId: 'getRegistration', tag: 'registrations', roles: ['admin', 'supervisor', 'staff', 'partner'], personalData: true,
     summary: 'A registration case, live: missing documents, the three reviews, certificate and the 20-minute measure',
     params: IdParam,
     responses: { 200: { description: 'the case', schema: RegistrationView }, 404: { description: 'unknown case' } },
@@ -128,8 +128,7 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
     operationId?: string,
   ): void {
     routes.add({
-      method: 'post', path: `/v1/registrations/:id/${path}`, tag: 'registrations', roles, summary, params, body: schema,
-      ...(operationId ? { operationId } : {}),
+      method: 'post', path: `/v1/registrations/:id/${path}`, operationId: operationId ?? actionOperationId('registration', path), tag: 'registrations', roles, summary, params, body: schema,
       responses: {
         200: { description: 'the case after the action', schema: RegistrationView },
         404: { description: 'unknown case' },

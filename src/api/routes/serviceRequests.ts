@@ -13,7 +13,7 @@ import type { ApiDeps } from '../deps';
 import { serviceOrderLinkFor } from '../orderLinkIssue';
 import { serviceRequestFor } from '../residentPrivacy';
 import { badRequest, forbidden, notFound } from '../problem';
-import type { ApiRoutes, Reply } from '../routing';
+import { actionOperationId, type ApiRoutes, type Reply } from '../routing';
 import {
   Assign, Cancel, Complete, CreateServiceRequest, Decline, EmptyBody, Extension, ExtensionDecision, FollowUp, IdParam,
   Progress, ServiceRequestView, Survey,
@@ -84,7 +84,7 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
   }
 
   routes.add({
-    method: 'post', path: '/v1/service-requests', tag: 'service requests', roles: ['staff', 'supervisor'],
+    method: 'post', path: '/v1/service-requests', operationId: 'createServiceRequest', tag: 'service requests', roles: ['staff', 'supervisor'],
     summary: 'Record a resident request (民生诉求) and start dispatching it; honours Idempotency-Key',
     body: CreateServiceRequest,
     responses: {
@@ -112,7 +112,7 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
   });
 
   routes.add({
-    method: 'get', path: '/v1/service-requests/:id', tag: 'service requests', roles: ['admin', 'supervisor', 'staff', 'partner'], personalData: true,
+    method: 'get', path: '/v1/service-requests/:id', operationId: 'getServiceRequest', tag: 'service requests', roles: ['admin', 'supervisor', 'staff', 'partner'], personalData: true,
     summary: 'A resident request, live',
     params: IdParam,
     responses: { 200: { description: 'the case', schema: ServiceRequestView }, 404: { description: 'unknown case' } },
@@ -128,7 +128,7 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
     perform: (caseId: string, body: B, p: Principal, row: AccessRow | null) => Promise<ServiceRequestState>,
   ): void {
     routes.add({
-      method: 'post', path: `/v1/service-requests/:id/${name}`, tag: 'service requests', roles, summary,
+      method: 'post', path: `/v1/service-requests/:id/${name}`, operationId: actionOperationId('serviceRequest', name), tag: 'service requests', roles, summary,
       params: IdParam, body: schema,
       responses: {
         200: { description: 'the case after the action', schema: ServiceRequestView },

@@ -34,14 +34,14 @@ const PolicyList = z.object({
 
 export function slaPolicyRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   routes.add({
-    method: 'get', path: '/v1/sla-policies', tag: 'sla', roles: ['admin', 'supervisor', 'staff'],
+    method: 'get', path: '/v1/sla-policies', operationId: 'listSlaPolicies', tag: 'sla', roles: ['admin', 'supervisor', 'staff'],
     summary: 'Stored SLA policies, and the shipped defaults they override',
     responses: { 200: { description: 'policies', schema: PolicyList } },
     handler: async () => ({ status: 200, body: { items: await loadSlaPolicies(pool), defaults: DEFAULT_SLA_POLICIES } }),
   });
 
   routes.add({
-    method: 'put', path: '/v1/sla-policies', tag: 'sla', roles: ['admin', 'supervisor'],
+    method: 'put', path: '/v1/sla-policies', operationId: 'putSlaPolicy', tag: 'sla', roles: ['admin', 'supervisor'],
     summary: 'Set the policy for (caseType, category?, urgency?); the most specific applies when a case starts (not for keys limited to communities)',
     body: PutSlaPolicy,
     responses: { 200: { description: 'the stored policy', schema: z.record(z.string(), z.unknown()) } },

@@ -59,7 +59,7 @@ const SummaryReport = z.object({
 
 export function supervisionRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   routes.add({
-    method: 'get', path: '/v1/timeouts', tag: 'supervision', roles: ['admin', 'supervisor', 'staff'],
+    method: 'get', path: '/v1/timeouts', operationId: 'listTimeouts', tag: 'supervision', roles: ['admin', 'supervisor', 'staff'],
     summary: 'Open deadlines of open cases due within the window or already breached, soonest first',
     query: TimeoutQuery,
     responses: { 200: { description: 'a page of open deadlines', schema: z.object({ items: z.array(OpenDeadline), nextCursor: z.string().nullable() }) } },
@@ -75,7 +75,7 @@ export function supervisionRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
   });
 
   routes.add({
-    method: 'get', path: '/v1/reports/summary', tag: 'supervision', roles: ['admin', 'supervisor'],
+    method: 'get', path: '/v1/reports/summary', operationId: 'getSummaryReport', tag: 'supervision', roles: ['admin', 'supervisor'],
     summary: 'Measures per partner, category or community over cases created in [from, to); `Accept: text/csv` for CSV',
     query: SummaryQuery,
     responses: { 200: { description: 'the report (JSON, or CSV when asked for)', schema: SummaryReport } },
