@@ -36,6 +36,14 @@ export interface CalendarSnapshot {
 
 export interface DueDate { dueMs: number; provisional: boolean }
 
+/** The duration does not fit in the calendar's working time of the next ten years. */
+export class NoWorkingTimeError extends Error {
+  constructor(readonly calendarId: string, fromMs: number) {
+    super(`calendar ${calendarId} has not that much working time within ${MAX_DAYS_SEARCHED} days of ${new Date(fromMs).toISOString()}`);
+    this.name = 'NoWorkingTimeError';
+  }
+}
+
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 /** A calendar with no working time left within this many days is a configuration error. */
@@ -154,7 +162,7 @@ export function dueAfterWorkingTime(cal: CalendarSnapshot, fromMs: number, durat
       remaining -= available;
     }
   }
-  throw new Error(`calendar ${cal.id} has no working time within ${MAX_DAYS_SEARCHED} days of ${new Date(fromMs).toISOString()}`);
+  throw new NoWorkingTimeError(cal.id, fromMs);
 }
 
 /** Working time between two instants (0 when `toMs` is not after `fromMs`): how long a hold stopped the clock. */

@@ -62,9 +62,7 @@ export function calendarProblems(def: Omit<CalendarDefinition, 'id' | 'name'>): 
     }
   }
   if (def.workingHours.length === 0) problems.push({ path: ['workingHours'], message: 'a calendar needs working hours' });
-  if (def.weekdays.length === 0 && (def.workingDates ?? []).length === 0) {
-    problems.push({ path: ['weekdays'], message: 'a calendar needs at least one working weekday (or working dates)' });
-  }
+  if (def.weekdays.length === 0) problems.push({ path: ['weekdays'], message: 'a calendar needs at least one working weekday' });
   const closed = new Set(def.closedDates ?? []);
   (def.workingDates ?? []).forEach((d, i) => {
     if (closed.has(d)) problems.push({ path: ['workingDates', i], message: `${d} is also in closedDates` });

@@ -1,4 +1,5 @@
 import { parseIsoDuration } from './duration';
+import type { EscalationStep } from './escalation';
 import type { CaseType, Category, Urgency } from './vocabulary';
 
 /** A stored policy: a layer that sets some durations for a case type, maybe narrowed by category and urgency. */
@@ -15,6 +16,11 @@ export interface SlaPolicy {
   supplementWindow?: string;
   reviewTimeout?: string;
   completionTarget?: string;
+  /** Working-day calendar every duration counts on (default `always`); docs/sla-clocks.md. */
+  calendar?: string;
+  escalationSteps?: EscalationStep[];
+  /** How long a service request may be on hold before it escalates (default P7D). */
+  maxHold?: string;
 }
 
 /** What a service-request workflow keeps for its whole life: durations in ms, plus the source text. */

@@ -156,6 +156,17 @@ const MATRIX: Record<string, Entry> = {
     scope: { roles: ['supervisor'], outside: () => ({ path: '/v1/sla-policies', body: { caseType: 'registration', supplementWindow: 'P99D' } }) },
   },
 
+  // Calendars and escalation contacts are shared by all communities, like partners.
+  'GET /v1/calendars': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/calendars' }) },
+  'GET /v1/calendars/:id': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/calendars/cn-office' }) },
+  'PUT /v1/calendars/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/calendars/role-matrix', body: JUNK }) },
+  'GET /v1/calendars/:id/due': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/calendars/cn-office/due?from=2026-09-30T08:00:00Z&duration=PT19H' }) },
+  'POST /v1/escalation-contacts': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts', body: JUNK }) },
+  'GET /v1/escalation-contacts': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts' }) },
+  'GET /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact' }) },
+  'PATCH /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact', body: JUNK }) },
+  'DELETE /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact' }) },
+
   'POST /v1/service-requests': {
     roles: STAFF,
     probe: () => ({ path: '/v1/service-requests', body: JUNK }),

@@ -1,0 +1,118 @@
+/** Escalation contacts: who hears of an escalation at each level (逐级督办), by community. */
+import { decodeCursor, encodeCursor } from '../../db/cursor';
+import {
+  deleteEscalationContact, escalationContactView, getEscalationContact, insertEscalationContact, listEscalationContacts,
+  updateEscalationContact,
+} from '../../db/escalationContacts';
+import { isPrivateHost } from '../../net/privateAddress';
+import type { ApiDeps } from '../deps';
+import { badRequest, notFound } from '../problem';
+import type { ApiRoutes } from '../routing';
+import { CreatePartner, IdParam, Pagination } from '../schemas';
+import { z } from '../zod';
+
+export const EscalationLevel = z.number().int().min(1).max(3)
+  .openapi({ description: '1 the grid (网格长), 2 the community (社区), 3 the street office (街道)' });
+
+const contactFields = {
+  name: z.string().max(200).trim().min(1),
+  level: EscalationLevel,
+  communities: z.array(z.string().max(200).trim().min(1)).min(1).max(500),
+  webhookUrl: CreatePartner.shape.webhookUrl,
+  webhookSecret: z.string().min(16, 'must be at least 16 characters').max(500),
+};
+
+const CreateEscalationContact = z.object(contactFields).strict().openapi('CreateEscalationContact');
+const UpdateEscalationContact = z.object(contactFields).partial().strict()
+  .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')
+  .openapi('UpdateEscalationContact');
+
+const EscalationContactView = z.object({
+  id: z.string(), name: z.string(), level: z.number().int(), communities: z.array(z.string()), webhookUrl: z.string(),
+  createdAt: z.string(), updatedAt: z.string(),
+}).openapi('EscalationContact');
+
+const ContactQuery = z.object({
+  level: z.coerce.number().int().min(1).max(3).optional(),
+  community: z.string().max(200).optional(),
+  ...Pagination,
+}).strict();
+
+export function escalationContactRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): void {
+  const checkWebhookUrl = (url: string | undefined) => {
+    if (!url || config.webhookAllowPrivate) return;
+    if (isPrivateHost(new URL(url).hostname)) {
+      throw badRequest('webhook URL not allowed', [{ path: 'body.webhookUrl', message: 'loopback and private addresses are refused in production (set WEBHOOK_ALLOW_PRIVATE=true to allow)' }]);
+    }
+  };
+  const roles = ['admin', 'supervisor'] as const;
+
+  routes.add({
+    method: 'post', path: '/v1/escalation-contacts', operationId: 'createEscalationContact', tag: 'escalations', roles,
+    summary: 'Add who is told (signed escalation.raised webhook) when an escalation reaches a level in their communities',
+    body: CreateEscalationContact,
+    responses: { 201: { description: 'created', schema: EscalationContactView } },
+    handler: async ({ body }) => {
+      checkWebhookUrl(body.webhookUrl);
+      return { status: 201, body: escalationContactView(await insertEscalationContact(pool, body)) };
+    },
+  });
+
+  routes.add({
+    method: 'get', path: '/v1/escalation-contacts', operationId: 'listEscalationContacts', tag: 'escalations', roles,
+    summary: 'Escalation contacts, oldest first',
+    query: ContactQuery,
+    responses: { 200: { description: 'contacts', schema: z.object({ items: z.array(EscalationContactView), nextCursor: z.string().nullable() }) } },
+    handler: async ({ query }) => {
+      const after = decodeCursor(query.cursor, ['createdAt', 'id'] as const);
+      if (after === 'invalid') throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this list' }]);
+      const rows = await listEscalationContacts(pool, { ...query, after: after ?? undefined });
+      const page = rows.slice(0, query.limit);
+      const last = page[page.length - 1];
+      return {
+        status: 200,
+        body: {
+          items: page.map(escalationContactView),
+          nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null,
+        },
+      };
+    },
+  });
+
+  routes.add({
+    method: 'get', path: '/v1/escalation-contacts/:id', operationId: 'getEscalationContact', tag: 'escalations', roles,
+    summary: 'One escalation contact',
+    params: IdParam,
+    responses: { 200: { description: 'the contact', schema: EscalationContactView }, 404: { description: 'unknown contact' } },
+    handler: async ({ params }) => {
+      const row = await getEscalationContact(pool, params.id);
+      if (!row) throw notFound(`escalation contact ${params.id}`);
+      return { status: 200, body: escalationContactView(row) };
+    },
+  });
+
+  routes.add({
+    method: 'patch', path: '/v1/escalation-contacts/:id', operationId: 'updateEscalationContact', tag: 'escalations', roles,
+    summary: 'Change any field of an escalation contact',
+    params: IdParam,
+    body: UpdateEscalationContact,
+    responses: { 200: { description: 'the updated contact', schema: EscalationContactView }, 404: { description: 'unknown contact' } },
+    handler: async ({ params, body }) => {
+      checkWebhookUrl(body.webhookUrl);
+      const row = await updateEscalationContact(pool, params.id, body);
+      if (!row) throw notFound(`escalation contact ${params.id}`);
+      return { status: 200, body: escalationContactView(row) };
+    },
+  });
+
+  routes.add({
+    method: 'delete', path: '/v1/escalation-contacts/:id', operationId: 'deleteEscalationContact', tag: 'escalations', roles,
+    summary: 'Remove an escalation contact',
+    params: IdParam,
+    responses: { 204: { description: 'removed' }, 404: { description: 'unknown contact' } },
+    handler: async ({ params }) => {
+      if (!(await deleteEscalationContact(pool, params.id))) throw notFound(`escalation contact ${params.id}`);
+      return { status: 204 };
+    },
+  });
+}
