@@ -18,6 +18,7 @@ import { calendarRoutes } from './routes/calendars';
 import { caseRoutes } from './routes/cases';
 import { codecCors, codecRoutes } from './routes/codec';
 import { escalationContactRoutes } from './routes/escalationContacts';
+import { escalationRoutes } from './routes/escalations';
 import { extensionRequestRoutes } from './routes/extensionRequests';
 import { orderLinkRoutes } from './routes/orderLinks';
 import { partnerOrderRoutes } from './routes/partnerOrders';
@@ -54,6 +55,7 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   slaPolicyRoutes(routes, deps);
   calendarRoutes(routes, deps);
   escalationContactRoutes(routes, deps);
+  escalationRoutes(routes, deps);
   serviceRequestRoutes(routes, deps);
   registrationRoutes(routes, deps);
   caseRoutes(routes, deps);

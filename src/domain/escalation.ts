@@ -30,3 +30,44 @@ export function escalationStepProblems(steps: readonly EscalationStep[]): { path
   });
   return problems;
 }
+
+/** Why an escalation was raised (API.md "Escalation chain"). */
+export const ESCALATION_REASONS = [
+  'no_partner', 'fulfilment_overdue', 'follow_up_overdue', 'low_survey_score', 'review_overdue', 'care_visit_missed', 'hold_too_long',
+] as const;
+export type EscalationReason = (typeof ESCALATION_REASONS)[number];
+
+export const ESCALATION_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
+export type EscalationStatus = (typeof ESCALATION_STATUSES)[number];
+
+/**
+ * One escalation of a case, as the workflow keeps it and the read model lists it. A case may
+ * have several over its life (`number` 1, 2, ...); at most one is not resolved at a time per reason.
+ */
+export interface EscalationRecord {
+  number: number;
+  reason: EscalationReason;
+  level: number;
+  status: EscalationStatus;
+  /** When the escalation started (its cause), ISO. */
+  since: string;
+  /** When it reached its current level. */
+  levelSince: string;
+  /** When it climbs next (open ones only), else null. */
+  nextLevelAt: string | null;
+  acknowledgedBy?: string;
+  acknowledgedAt?: string;
+  resolvedAt?: string;
+}
+
+/** What GET of a case shows as `escalation`: the most pressing one not resolved, or null. */
+export function currentEscalation(records: readonly EscalationRecord[]):
+  { level: number; reason: EscalationReason; since: string; acknowledgedBy?: string; acknowledgedAt?: string } | null {
+  const live = records.filter((r) => r.status !== 'resolved').sort((a, b) => b.level - a.level || a.since.localeCompare(b.since));
+  const top = live[0];
+  if (!top) return null;
+  return {
+    level: top.level, reason: top.reason, since: top.since,
+    ...(top.acknowledgedBy ? { acknowledgedBy: top.acknowledgedBy, acknowledgedAt: top.acknowledgedAt } : {}),
+  };
+}

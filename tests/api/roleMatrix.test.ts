@@ -166,6 +166,7 @@ const MATRIX: Record<string, Entry> = {
   'GET /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact' }) },
   'PATCH /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact', body: JUNK }) },
   'DELETE /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact' }) },
+  'GET /v1/escalations': communityList('/v1/escalations', ['admin', 'supervisor', 'staff']),
 
   'POST /v1/service-requests': {
     roles: STAFF,
