@@ -63,7 +63,7 @@ export interface EscalationRecord {
 /** What GET of a case shows as `escalation`: the most pressing one not resolved, or null. */
 export function currentEscalation(records: readonly EscalationRecord[]):
   { level: number; reason: EscalationReason; since: string; acknowledgedBy?: string; acknowledgedAt?: string } | null {
-  const live = records.filter((r) => r.status !== 'resolved').sort((a, b) => b.level - a.level || a.since.localeCompare(b.since));
+  const live = records.filter((r) => r.status !== 'resolved' && r.level > 0).sort((a, b) => b.level - a.level || a.since.localeCompare(b.since));
   const top = live[0];
   if (!top) return null;
   return {
