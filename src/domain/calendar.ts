@@ -48,17 +48,38 @@ const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 /** A calendar with no working time left within this many days is a configuration error. */
 const MAX_DAYS_SEARCHED = 3700;
+/**
+ * Globals read once: in a vm context (the Temporal workflow sandbox, a jest test) every read
+ * of a global such as `Math` or `Infinity` goes through the context's interceptor, which made
+ * the day loops 30 times slower there than in plain Node.
+ */
+const { max, min, floor } = Math;
+const FOREVER = Number.POSITIVE_INFINITY;
+const NEVER = Number.NEGATIVE_INFINITY;
 
 interface CompiledCalendar {
   always: boolean;
   openWeekday: boolean[];
-  /** Working ranges in minutes after local midnight, sorted. */
-  ranges: [number, number][];
+  /**
+   * Working ranges in minutes after local midnight, sorted, flat: [from0, to0, from1, to1, ...].
+   * Plain numbers in an array made here, read by index: the hot loops must not iterate
+   * arrays from another realm (a workflow input, a test context), which defeats V8's fast path.
+   */
+  ranges: number[];
   closed: Set<number>;
   open: Set<number>;
   years: Set<number> | null;
-  zone: ZoneOffset[];
+  zone: Zone;
+  /** Working time of a whole working day (exact when the zone's offset does not change that day). */
+  workingDayMs: number;
+  /** Built on first use (tableFor). */
+  table: DayTable | null;
 }
+
+interface DayTable { first: number; cum: number[] }
+
+/** A snapshot's offsets, copied into arrays of this realm: `until[i]` (Infinity for the last) and `offset[i]` in ms. */
+interface Zone { until: number[]; offset: number[] }
 
 const compiled = new WeakMap<CalendarSnapshot, CompiledCalendar>();
 
@@ -70,19 +91,34 @@ export function minutesOfDay(hm: string): number | null {
   return minutes <= 1440 ? minutes : null;
 }
 
-/** Days since 1970-01-01 of a `YYYY-MM-DD` date. */
+/** Days since 1970-01-01 of a `YYYY-MM-DD` date (civil-calendar arithmetic: no Date, no globals). */
 export function dayNumber(date: string): number {
-  return Math.floor(Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) / DAY_MS);
+  const digit = (i: number) => date.charCodeAt(i) - 48;
+  let y = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+  const m = digit(5) * 10 + digit(6);
+  const d = digit(8) * 10 + digit(9);
+  y -= m <= 2 ? 1 : 0;
+  const era = floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
 function compile(cal: CalendarSnapshot): CompiledCalendar {
   const hit = compiled.get(cal);
   if (hit) return hit;
-  const openWeekday = Array.from({ length: 8 }, (_, i) => cal.weekdays.includes(i));
-  const ranges = cal.workingHours
-    .map((h) => [minutesOfDay(h.from), minutesOfDay(h.to)] as [number | null, number | null])
-    .filter((r): r is [number, number] => r[0] !== null && r[1] !== null && r[0] < r[1])
-    .sort((a, b) => a[0] - b[0]);
+  const openWeekday: boolean[] = [];
+  for (let i = 0; i < 8; i++) openWeekday.push(cal.weekdays.includes(i));
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < cal.workingHours.length; i++) {
+    const from = minutesOfDay(cal.workingHours[i].from);
+    const to = minutesOfDay(cal.workingHours[i].to);
+    if (from !== null && to !== null && from < to) pairs.push([from, to]);
+  }
+  pairs.sort((a, b) => a[0] - b[0]);
+  const ranges: number[] = [];
+  for (const [from, to] of pairs) ranges.push(from, to);
   const result: CompiledCalendar = {
     always: cal.always === true,
     openWeekday,
@@ -90,30 +126,44 @@ function compile(cal: CalendarSnapshot): CompiledCalendar {
     closed: new Set(cal.closedDates.map(dayNumber)),
     open: new Set(cal.workingDates.map(dayNumber)),
     years: cal.holidayYears ? new Set(cal.holidayYears) : null,
-    zone: cal.zone.length ? cal.zone : [{ until: null, offsetMinutes: 0 }],
+    zone: copyZone(cal.zone),
+    workingDayMs: 0,
+    table: null,
   };
+  for (let r = 0; r < ranges.length; r += 2) result.workingDayMs += (ranges[r + 1] - ranges[r]) * MINUTE_MS;
   compiled.set(cal, result);
   return result;
 }
 
-function offsetAt(zone: ZoneOffset[], utcMs: number): number {
-  for (const z of zone) if (z.until === null || utcMs < z.until) return z.offsetMinutes;
-  return zone[zone.length - 1].offsetMinutes;
+function copyZone(offsets: ZoneOffset[]): Zone {
+  const zone: Zone = { until: [], offset: [] };
+  for (let i = 0; i < offsets.length; i++) {
+    zone.until.push(offsets[i].until ?? FOREVER);
+    zone.offset.push(offsets[i].offsetMinutes * MINUTE_MS);
+  }
+  if (zone.until.length === 0) { zone.until.push(Infinity); zone.offset.push(0); }
+  zone.until[zone.until.length - 1] = FOREVER;
+  return zone;
+}
+
+function offsetAt(zone: Zone, utcMs: number): number {
+  let i = 0;
+  while (utcMs >= zone.until[i]) i++;
+  return zone.offset[i];
 }
 
 /** The instant of local wall time `minutes` on local day `day`; in a spring-forward gap, the instant after it. */
-function instantOf(zone: ZoneOffset[], day: number, minutes: number): number {
+function instantOf(zone: Zone, day: number, minutes: number): number {
   const local = day * DAY_MS + minutes * MINUTE_MS;
-  if (zone.length === 1) return local - zone[0].offsetMinutes * MINUTE_MS;
-  const first = local - offsetAt(zone, local) * MINUTE_MS;
-  const offset = offsetAt(zone, first);
-  const utc = local - offset * MINUTE_MS;
+  if (zone.offset.length === 1) return local - zone.offset[0];
+  const offset = offsetAt(zone, local - offsetAt(zone, local));
+  const utc = local - offset;
   const check = offsetAt(zone, utc);
-  return check === offset ? utc : local - check * MINUTE_MS;
+  return check === offset ? utc : local - check;
 }
 
-function localDay(zone: ZoneOffset[], utcMs: number): number {
-  return Math.floor((utcMs + offsetAt(zone, utcMs) * MINUTE_MS) / DAY_MS);
+function localDay(zone: Zone, utcMs: number): number {
+  return floor((utcMs + offsetAt(zone, utcMs)) / DAY_MS);
 }
 
 function isWorkingDay(c: CompiledCalendar, day: number): boolean {
@@ -123,19 +173,91 @@ function isWorkingDay(c: CompiledCalendar, day: number): boolean {
   return c.openWeekday[(((day % 7) + 7 + 3) % 7) + 1];
 }
 
-function yearOf(day: number): number {
-  return new Date(day * DAY_MS).getUTCFullYear();
+/** The year of a day number (the inverse of dayNumber's arithmetic). */
+export function yearOf(day: number): number {
+  const z = day + 719468;
+  const era = floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100));
+  const mp = floor((5 * doy + 2) / 153);
+  return yoe + era * 400 + (mp >= 10 ? 1 : 0);
 }
 
-/** Whether counting through `day` relies on a year whose holiday notice the snapshot lacks. */
-function unknownYear(c: CompiledCalendar, day: number, memo: { day: number; year: number }): boolean {
+/** Whether a count through local days `fromDay`..`toDay` relies on a year whose holiday notice the snapshot lacks. */
+function unknownYears(c: CompiledCalendar, fromDay: number, toDay: number): boolean {
   if (!c.years) return false;
-  // Years change rarely along a count: recompute only past the end of the memoised year.
-  if (day >= memo.day) {
-    memo.year = yearOf(day);
-    memo.day = dayNumber(`${memo.year + 1}-01-01`);
+  for (let y = yearOf(fromDay), last = yearOf(toDay); y <= last; y++) if (!c.years.has(y)) return true;
+  return false;
+}
+
+/** Working time on local day `day` between two instants (the whole day: NEVER, FOREVER). */
+function workOn(c: CompiledCalendar, day: number, fromMs: number, toMs: number): number {
+  if (!isWorkingDay(c, day)) return 0;
+  // A whole day in a zone without offset changes: always the same working time.
+  if (fromMs === NEVER && toMs === FOREVER && c.zone.offset.length === 1) return c.workingDayMs;
+  let total = 0;
+  for (let r = 0; r < c.ranges.length; r += 2) {
+    const start = max(instantOf(c.zone, day, c.ranges[r]), fromMs);
+    const end = min(instantOf(c.zone, day, c.ranges[r + 1]), toMs);
+    if (end > start) total += end - start;
   }
-  return !c.years.has(memo.year);
+  return total;
+}
+
+/**
+ * A prefix table of working time per local day from `first`: `cum[i]` is the working time of
+ * the days `first` .. `first + i - 1`, so the working time of a run of days is one
+ * subtraction and a due date a binary search. Grown as far as counts reach, up to about ten
+ * years; a workflow keeps its case's table for as long as it holds the snapshot.
+ */
+const TABLE_MAX_DAYS = 3700;
+const TABLE_CHUNK_DAYS = 64;
+
+function tableFor(c: CompiledCalendar, day: number): DayTable {
+  const t = c.table;
+  if (t && day >= t.first && day - t.first < TABLE_MAX_DAYS) return t;
+  c.table = { first: day - 7, cum: [0] };
+  return c.table;
+}
+
+/** Grow the table to cover index `i` (or as far as it may grow); returns the last index covered. */
+function growTable(c: CompiledCalendar, t: DayTable, i: number): number {
+  const target = min(i, TABLE_MAX_DAYS);
+  while (t.cum.length - 1 < target) {
+    const end = min(t.cum.length - 1 + TABLE_CHUNK_DAYS, TABLE_MAX_DAYS);
+    for (let k = t.cum.length - 1; k < end; k++) t.cum.push(t.cum[k] + workOn(c, t.first + k, NEVER, FOREVER));
+  }
+  return t.cum.length - 1;
+}
+
+/** The table index of the day in which `remaining` working time from the start of index `i` runs out, and what is left of it then. */
+function dayWhereTimeRunsOut(c: CompiledCalendar, t: DayTable, i: number, remaining: number): { index: number; left: number } | null {
+  let last = growTable(c, t, i + TABLE_CHUNK_DAYS);
+  while (t.cum[last] - t.cum[i] < remaining && last < TABLE_MAX_DAYS) last = growTable(c, t, last + TABLE_CHUNK_DAYS);
+  if (t.cum[last] - t.cum[i] < remaining) return null;
+  const target = t.cum[i] + remaining;
+  let lo = i + 1;
+  let hi = last;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t.cum[mid] >= target) hi = mid; else lo = mid + 1;
+  }
+  return { index: lo - 1, left: target - t.cum[lo - 1] };
+}
+
+/** The instant at which `remaining` of working time on `day` (counted from its start) is used up, or null when the day has less. */
+function withinDay(c: CompiledCalendar, day: number, fromMs: number, remaining: number): { dueMs: number } | { left: number } {
+  if (!isWorkingDay(c, day)) return { left: remaining };
+  for (let r = 0; r < c.ranges.length; r += 2) {
+    const end = instantOf(c.zone, day, c.ranges[r + 1]);
+    if (end <= fromMs) continue;
+    const start = max(instantOf(c.zone, day, c.ranges[r]), fromMs);
+    const available = end - start;
+    if (remaining <= available) return { dueMs: start + remaining };
+    remaining -= available;
+  }
+  return { left: remaining };
 }
 
 /**
@@ -145,22 +267,19 @@ function unknownYear(c: CompiledCalendar, day: number, memo: { day: number; year
  */
 export function dueAfterWorkingTime(cal: CalendarSnapshot, fromMs: number, durationMs: number): DueDate {
   const c = compile(cal);
-  if (c.always || durationMs <= 0) return { dueMs: fromMs + Math.max(0, durationMs), provisional: false };
-  let remaining = durationMs;
-  let provisional = false;
-  const memo = { day: -Infinity, year: 0 };
+  if (c.always || durationMs <= 0) return { dueMs: fromMs + max(0, durationMs), provisional: false };
   const firstDay = localDay(c.zone, fromMs);
-  for (let day = firstDay; day < firstDay + MAX_DAYS_SEARCHED; day++) {
-    if (unknownYear(c, day, memo)) provisional = true;
-    if (!isWorkingDay(c, day)) continue;
-    for (const [from, to] of c.ranges) {
-      const end = instantOf(c.zone, day, to);
-      if (end <= fromMs) continue;
-      const start = Math.max(instantOf(c.zone, day, from), fromMs);
-      const available = end - start;
-      if (remaining <= available) return { dueMs: start + remaining, provisional };
-      remaining -= available;
-    }
+  const first = withinDay(c, firstDay, fromMs, durationMs);
+  if ('dueMs' in first) return { dueMs: first.dueMs, provisional: unknownYears(c, firstDay, firstDay) };
+  // The whole days, by the prefix table; a table begun long before this count may be too
+  // short for it, so a miss is retried once on a table begun here.
+  for (const fresh of [false, true]) {
+    if (fresh) c.table = null;
+    const t = tableFor(c, firstDay + 1);
+    const dueDay = dayWhereTimeRunsOut(c, t, firstDay + 1 - t.first, first.left);
+    if (dueDay === null) continue;
+    const inDay = withinDay(c, t.first + dueDay.index, NEVER, dueDay.left);
+    if ('dueMs' in inDay) return { dueMs: inDay.dueMs, provisional: unknownYears(c, firstDay, t.first + dueDay.index) };
   }
   throw new NoWorkingTimeError(cal.id, fromMs);
 }
@@ -170,16 +289,17 @@ export function workingTimeBetween(cal: CalendarSnapshot, fromMs: number, toMs: 
   if (toMs <= fromMs) return 0;
   const c = compile(cal);
   if (c.always) return toMs - fromMs;
-  let total = 0;
+  const firstDay = localDay(c.zone, fromMs);
   const lastDay = localDay(c.zone, toMs);
-  for (let day = localDay(c.zone, fromMs); day <= lastDay; day++) {
-    if (!isWorkingDay(c, day)) continue;
-    for (const [from, to] of c.ranges) {
-      const start = Math.max(instantOf(c.zone, day, from), fromMs);
-      const end = Math.min(instantOf(c.zone, day, to), toMs);
-      if (end > start) total += end - start;
-    }
-  }
+  if (firstDay === lastDay) return workOn(c, firstDay, fromMs, toMs);
+  let total = workOn(c, firstDay, fromMs, toMs) + workOn(c, lastDay, fromMs, toMs);
+  const t = tableFor(c, firstDay + 1);
+  const a = firstDay + 1 - t.first;
+  const b = lastDay - t.first;
+  const last = growTable(c, t, b);
+  if (b <= last) return total + t.cum[b] - t.cum[a];
+  total += t.cum[last] - t.cum[a];
+  for (let day = t.first + last; day < lastDay; day++) total += workOn(c, day, NEVER, FOREVER);
   return total;
 }
 

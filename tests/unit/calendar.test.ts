@@ -1,5 +1,5 @@
 /** Working-time arithmetic: the State Council's holidays and make-up days, lunch breaks, time zones, holds. */
-import { dueAfterWorkingTime, workingTimeBetween, ALWAYS_SNAPSHOT } from '../../src/domain/calendar';
+import { ALWAYS_SNAPSHOT, dayNumber, dueAfterWorkingTime, workingTimeBetween, yearOf } from '../../src/domain/calendar';
 import { BUILT_IN_CALENDARS, calendarProblems, snapshotCalendar, type CalendarDefinition } from '../../src/domain/calendars';
 import { parseIsoDuration } from '../../src/domain/duration';
 import { isIanaTimeZone } from '../../src/domain/timeZone';
@@ -115,5 +115,15 @@ describe('a calendar snapshot is all a count needs', () => {
     const again = JSON.parse(JSON.stringify(snap));
     const from = Date.parse('2026-09-30T08:00:00Z');
     expect(dueAfterWorkingTime(again, from, 19 * H)).toEqual(dueAfterWorkingTime(snap, from, 19 * H));
+  });
+});
+
+describe('civil-date arithmetic (no Date in the hot loops)', () => {
+  it('agrees with Date on every day number from 1900 to 2200, and on the year of each', () => {
+    for (let t = Date.UTC(1900, 0, 1); t < Date.UTC(2200, 0, 1); t += 86_400_000) {
+      const day = t / 86_400_000;
+      const date = new Date(t).toISOString().slice(0, 10);
+      if (dayNumber(date) !== day || yearOf(day) !== new Date(t).getUTCFullYear()) throw new Error(`${date}: ${dayNumber(date)} / ${yearOf(day)}`);
+    }
   });
 });
