@@ -15,6 +15,8 @@ export interface EscalationNotice {
   deliveryId: string;
   caseId: string;
   caseType: string;
+  /** Which escalation of the case (1, 2, ...). */
+  escalation: number;
   level: number;
   reason: string;
   community: string | null;

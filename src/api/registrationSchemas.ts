@@ -87,7 +87,7 @@ export const RegistrationView = z.object({
   delivered: z.object({ method: z.enum(DELIVERY_METHODS), note: z.string().nullable(), by: z.string(), at: z.string() }).nullable(),
   survey: z.object({ score: z.number().int(), comment: z.string().nullable(), at: z.string() }).nullable(),
   withdrawal: z.object({ reason: z.string().optional().openapi({ description: 'absent for a partner no longer reviewing the case' }), by: z.string() }).nullable(),
-  sla: z.record(z.string(), z.union([z.string(), z.number()])),
+  sla: z.record(z.string(), z.unknown()),
   createdAt: z.string(),
   acceptedAt: z.string().nullable(),
   certificateIssuedAt: z.string().nullable(),

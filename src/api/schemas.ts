@@ -172,7 +172,7 @@ export const ServiceRequestView = z.object({
   extension: z.unknown().nullable(),
   completion: z.unknown().nullable(),
   survey: z.unknown().nullable(),
-  sla: z.record(z.string(), z.union([z.string(), z.number()])),
+  sla: z.record(z.string(), z.unknown()),
   createdAt: z.string(),
   acknowledgedAt: z.string().nullable(),
   completedAt: z.string().nullable(),

@@ -33,11 +33,14 @@ export interface DepartmentReview {
 
 export type DepartmentReviews = Partial<Record<Department, DepartmentReview>>;
 
-export function openReview(orderId: string, nowMs: number, reviewTimeoutMs: number): DepartmentReview {
+/** `dueAfter`: when a span of the policy's time from an instant ends (working time on its calendar; wall-clock by default). */
+export function openReview(
+  orderId: string, nowMs: number, reviewTimeoutMs: number, dueAfter: (fromMs: number, ms: number) => number = (f, ms) => f + ms,
+): DepartmentReview {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
     status: 'pending', partnerId: null, orderId, requestedAt: iso(nowMs),
-    remindAt: iso(nowMs + Math.floor(reviewTimeoutMs / 2)), dueAt: iso(nowMs + reviewTimeoutMs),
+    remindAt: iso(dueAfter(nowMs, Math.floor(reviewTimeoutMs / 2))), dueAt: iso(dueAfter(nowMs, reviewTimeoutMs)),
     reminded: false, overdue: false, reason: null, answeredAt: null,
   };
 }

@@ -5,7 +5,7 @@
  * acknowledges it, end it when its cause goes away. Each step returns the timeline events
  * it produced and whom to notify; the workflow records and sends them.
  */
-import type { EscalationReason, EscalationRecord } from './escalation';
+import { currentEscalation, type EscalationReason, type EscalationRecord } from './escalation';
 import { dueAfter, escalationStepsOf, type SlaClockSnapshot } from './slaClock';
 
 export interface ChainEvent {
@@ -100,3 +100,15 @@ export function resolveEscalations(
 
 /** The escalations the read model lists: those that reached a level. */
 export const visibleEscalations = (records: readonly EscalationRecord[]) => records.filter((r) => r.level > 0);
+
+/** What the read model keeps of the clocks (the escalations table is written from `escalations`). */
+export function clockDetails(state: { escalations?: EscalationRecord[]; onHold?: unknown; held?: unknown; provisionalDeadlines?: string[] }): Record<string, unknown> {
+  if (!state.escalations) return {};
+  return {
+    escalations: visibleEscalations(state.escalations),
+    escalation: currentEscalation(state.escalations),
+    onHold: state.onHold ?? null,
+    held: state.held ?? { count: 0, workingMs: 0 },
+    provisionalDeadlines: state.provisionalDeadlines ?? [],
+  };
+}

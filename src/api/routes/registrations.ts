@@ -17,6 +17,7 @@ import {
 } from '../registrationSchemas';
 import type { ApiRoutes, Reply, RouteSpec } from '../routing';
 import { Cancel, IdParam, Survey } from '../schemas';
+import { withSlaClock } from '../slaClock';
 import { queryState, runUpdate } from '../workflowCalls';
 
 /** The case as docs/api.md shows it. */
@@ -96,9 +97,11 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
       }
       const intake = caseIntake('registration', principal, req.header('idempotency-key'), body);
       const { caseId } = intake;
+      const openedAt = Date.now();
+      const sla = await withSlaClock(pool, resolveRegistrationSla(await currentSlaPolicies(pool)), openedAt, false);
       const input: RegistrationWorkflowInput = {
-        caseId, intake: body satisfies RegistrationIntake, sla: resolveRegistrationSla(await currentSlaPolicies(pool)),
-        openedBy: actorOf(principal), openedAt: new Date().toISOString(), ...continueAsNewAfter(config),
+        caseId, intake: body satisfies RegistrationIntake, sla,
+        openedBy: actorOf(principal), openedAt: new Date(openedAt).toISOString(), ...continueAsNewAfter(config),
       };
       const initial = initialRegistrationState(input);
       const { repeat } = await startCase(temporal, 'registration', input, taskQueue, intake);

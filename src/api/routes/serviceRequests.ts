@@ -12,6 +12,7 @@ import { actorOf, caseIntake, continueAsNewAfter, startCase } from '../caseIntak
 import type { ApiDeps } from '../deps';
 import { serviceOrderLinkFor } from '../orderLinkIssue';
 import { serviceRequestFor } from '../residentPrivacy';
+import { withSlaClock } from '../slaClock';
 import { badRequest, forbidden, notFound } from '../problem';
 import type { ApiRoutes, Reply } from '../routing';
 import {
@@ -98,10 +99,11 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
       }
       const intake = caseIntake('service_request', principal, req.header('idempotency-key'), body);
       const { caseId } = intake;
+      const openedAt = Date.now();
+      const sla = resolveServiceRequestSla(await currentSlaPolicies(pool), body.category, body.urgency);
       const input: ServiceRequestWorkflowInput = {
-        caseId, intake: body satisfies ServiceRequestIntake,
-        sla: resolveServiceRequestSla(await currentSlaPolicies(pool), body.category, body.urgency),
-        openedBy: actorOf(principal), openedAt: new Date().toISOString(), ...continueAsNewAfter(config),
+        caseId, intake: body satisfies ServiceRequestIntake, sla: await withSlaClock(pool, sla, openedAt, true),
+        openedBy: actorOf(principal), openedAt: new Date(openedAt).toISOString(), ...continueAsNewAfter(config),
       };
       const { repeat } = await startCase(temporal, 'service_request', input, taskQueue, intake);
       const initial = initialServiceRequestState(input);
