@@ -4,6 +4,7 @@ import {
 } from '../domain/registration';
 import { SERVICE_REQUEST_OUTCOMES } from '../domain/serviceRequest';
 import { DEPARTMENTS } from '../domain/vocabulary';
+import { clockViewFields } from './clockView';
 import { ResidentSchema } from './schemas';
 import { z } from './zod';
 
@@ -94,4 +95,6 @@ export const RegistrationView = z.object({
   deliveredAt: z.string().nullable(),
   closedAt: z.string().nullable(),
   outcome: z.enum(SERVICE_REQUEST_OUTCOMES).nullable(),
+  ...clockViewFields,
+  workingTimeToCertificateMs: z.number().nullable().openapi({ description: 'acceptance to certificate in working time on the policy\'s calendar (what the completion target is judged on)' }),
 }).openapi('Registration');

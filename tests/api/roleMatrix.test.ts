@@ -189,6 +189,9 @@ const MATRIX: Record<string, Entry> = {
   'POST /v1/service-requests/:id/follow-up': serviceRequestAction('follow-up', STAFF, () => ({ resolved: true, note: '已回访' })),
   'POST /v1/service-requests/:id/survey': serviceRequestAction('survey', STAFF, () => ({ score: 5 })),
   'POST /v1/service-requests/:id/cancel': serviceRequestAction('cancel', STAFF, () => ({ reason: '居民撤回' })),
+  'POST /v1/service-requests/:id/hold': serviceRequestAction('hold', ['partner', 'staff', 'supervisor'], () => ({ reason: 'resident_unavailable' })),
+  'POST /v1/service-requests/:id/resume': serviceRequestAction('resume', ['partner', 'staff', 'supervisor'], () => ({})),
+  'POST /v1/service-requests/:id/escalation/acknowledge': serviceRequestAction('escalation/acknowledge', STAFF, () => ({ note: '我来处理' })),
 
   'POST /v1/registrations': {
     roles: STAFF,
@@ -207,6 +210,7 @@ const MATRIX: Record<string, Entry> = {
   'POST /v1/registrations/:id/delivered': registrationAction('delivered', STAFF, {}),
   'POST /v1/registrations/:id/survey': registrationAction('survey', STAFF, { score: 4 }),
   'POST /v1/registrations/:id/cancel': registrationAction('cancel', STAFF, { reason: '申请人撤回' }),
+  'POST /v1/registrations/:id/escalation/acknowledge': registrationAction('escalation/acknowledge', STAFF, { note: '我来处理' }),
 
   'GET /v1/cases': communityList('/v1/cases', ['admin', 'supervisor', 'staff']),
   'GET /v1/cases/:id/history': {

@@ -216,13 +216,16 @@ export interface WorkflowTestBed {
     prepare?: (world: CaseWorld) => void;
     /** Continue as new once a run's history has this many events (long-lived case tests). */
     continueAsNewAfterEvents?: number;
+    /** Another SLA than REPAIR_SLA (e.g. one with a working-day calendar, tests/workflow/slaClocks.test.ts). */
+    sla?: ServiceRequestWorkflowInput['sla'];
   }): Promise<ServiceRequestCase>;
   stop(): Promise<void>;
 }
 
-export async function startWorkflowTestBed(): Promise<WorkflowTestBed> {
+/** `serverPath`: another test server executable (tests/support/fakeClock.ts starts one on a given date). */
+export async function startWorkflowTestBed(opts: { serverPath?: string } = {}): Promise<WorkflowTestBed> {
   const services = new FakeCaseServices();
-  const bed: CaseTestBed = await startCaseTestBed(services.activities, { beforeClose: () => services.releaseHeld() });
+  const bed: CaseTestBed = await startCaseTestBed(services.activities, { beforeClose: () => services.releaseHeld(), serverPath: opts.serverPath });
   const { env } = bed;
   return {
     env, services, taskQueue: bed.taskQueue,
@@ -231,7 +234,7 @@ export async function startWorkflowTestBed(): Promise<WorkflowTestBed> {
     async openCase(opts = {}) {
       const world = services.open(opts.partners ?? []);
       opts.prepare?.(world);
-      const sla = resolveServiceRequestSla([REPAIR_SLA], 'housing', 'urgent');
+      const sla = opts.sla ?? resolveServiceRequestSla([REPAIR_SLA], 'housing', 'urgent');
       const input: ServiceRequestWorkflowInput = {
         caseId: world.caseId, intake: oldManPowerCut(), sla, openedBy: 'staff:grid-leader', openedAt: new Date(await env.currentTimeMs()).toISOString(),
         ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
@@ -292,6 +295,11 @@ export class ServiceRequestCase {
   followUp(resolved: boolean, note: string) { return this.update(m.recordFollowUp, { resolved, note, actor: 'staff:grid-leader' }); }
   survey(score: number, comment?: string) { return this.update(m.recordSurvey, { score, comment, actor: 'staff:grid-leader' }); }
   cancel(reason: string) { return this.update(m.cancelServiceRequest, { reason, actor: 'staff:grid-leader' }); }
+  hold(partnerId: string, reason: m.HoldOrder['reason'], note?: string) {
+    return this.update(m.holdOrder, { partnerId, reason, note: note ?? null, actor: `partner:${partnerId}` });
+  }
+  resume(partnerId: string) { return this.update(m.resumeOrder, { partnerId, actor: `partner:${partnerId}` }); }
+  acknowledgeEscalation(note: string) { return this.update(m.acknowledgeEscalation, { note, actor: 'supervisor:secretary' }); }
 
   /**
    * Wait until the `nth` order has reached `partnerId`: its `order.dispatched` webhook was

@@ -17,6 +17,7 @@ import {
 } from '../registrationSchemas';
 import type { ApiRoutes, Reply, RouteSpec } from '../routing';
 import { Cancel, IdParam, Survey } from '../schemas';
+import { AcknowledgeEscalationBody, clockView } from '../clockView';
 import { withSlaClock } from '../slaClock';
 import { queryState, runUpdate } from '../workflowCalls';
 
@@ -34,6 +35,7 @@ export function registrationView(s: RegistrationState) {
     overdue: s.overdue, deadlines: openRegistrationDeadlines(s), rejection: s.rejection, delivered: s.delivered,
     survey: s.survey, withdrawal: s.withdrawal, sla: s.sla, createdAt: s.createdAt, acceptedAt: s.acceptedAt,
     certificateIssuedAt: s.certificateIssuedAt, deliveredAt: s.delivered?.at ?? null, closedAt: s.closedAt, outcome: s.outcome,
+    ...clockView(s), workingTimeToCertificateMs: s.workingTimeToCertificateMs ?? null,
   };
 }
 
@@ -173,4 +175,6 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
     ({ id }, b, p) => update(id, m.recordRegistrationSurvey, { score: b.score, comment: b.comment ?? null, actor: actorOf(p) }));
   action('cancel', staff, 'Withdraw the case with a reason (before the certificate is issued)', IdParam, Cancel,
     ({ id }, b, p) => update(id, m.cancelRegistration, { reason: b.reason, actor: actorOf(p) }));
+  action('escalation/acknowledge', staff, 'Take the escalation on (逐级督办): it stops climbing', IdParam, AcknowledgeEscalationBody,
+    ({ id }, b, p) => update(id, m.acknowledgeRegistrationEscalation, { note: b.note, actor: actorOf(p) }));
 }
