@@ -5,9 +5,10 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { contactsFor } from '../db/escalationContacts';
-import { privateTargetReason, type ResolveHost } from '../net/privateAddress';
-import { isPermanentHttpFailure, signBody } from './webhooks';
+import type { WebhookSecretBox } from '../crypto/secretBox';
+import { contactSealId, contactsFor } from '../db/escalationContacts';
+import { addressRefusal, type WebhookAgent } from '../net/webhookDispatcher';
+import { isPermanentHttpFailure, signBody, standardSignature } from './webhooks';
 
 /** What a contact is told: the case, the level and why; never the resident. */
 export interface EscalationNotice {
@@ -29,8 +30,9 @@ export interface EscalationWebhookDeps {
   pool: Pool;
   fetch: typeof fetch;
   timeoutMs: number;
-  allowPrivate: boolean;
-  resolveHost?: ResolveHost;
+  /** Refuses non-public addresses at the socket, as for partners (webhookDispatcher.ts). */
+  dispatcher: WebhookAgent;
+  secrets?: WebhookSecretBox;
 }
 
 export async function notifyEscalationContacts(deps: EscalationWebhookDeps, notice: EscalationNotice): Promise<EscalationNoticeResult> {
@@ -38,7 +40,7 @@ export async function notifyEscalationContacts(deps: EscalationWebhookDeps, noti
   if (contacts.length === 0) return { contacts: 0, delivered: 0, refused: 0 };
   const { rows: done } = await deps.pool.query<{ contact_id: string; delivered: boolean }>(
     `SELECT contact_id, delivered_at IS NOT NULL OR (http_status BETWEEN 400 AND 499 AND http_status NOT IN (408, 429))
-       OR error LIKE '%refused (set WEBHOOK_ALLOW_PRIVATE%' AS delivered
+       OR error LIKE '%; refused' AS delivered
      FROM escalation_notifications WHERE delivery_id = $1`, [notice.deliveryId]);
   const finished = new Set(done.filter((d) => d.delivered).map((d) => d.contact_id));
   const body = JSON.stringify({ event: 'escalation.raised', ...notice });
@@ -51,20 +53,28 @@ export async function notifyEscalationContacts(deps: EscalationWebhookDeps, noti
     let status: number | null = null;
     let error: string | null = null;
     let blocked: string | null = null;
+    const deliveryId = `${notice.deliveryId}:${contact.id}`;
     try {
-      blocked = deps.allowPrivate ? null : await privateTargetReason(contact.webhook_url, deps.resolveHost);
-      if (blocked) throw new Error(`${blocked}; refused (set WEBHOOK_ALLOW_PRIVATE=true to allow)`);
+      if (!deps.secrets) throw new Error('WEBHOOK_SECRET_KEYS is not set: this worker cannot open escalation contacts\' webhook secrets');
+      const secret = deps.secrets.open(contactSealId(contact.id), contact.webhook_secret);
+      blocked = deps.dispatcher.refusedUrl(contact.webhook_url);
+      if (blocked) throw new Error(`${blocked}; refused`);
+      const timestamp = Math.floor(Date.now() / 1000);
       const res = await deps.fetch(contact.webhook_url, {
         method: 'POST', body, redirect: 'manual', signal: AbortSignal.timeout(deps.timeoutMs),
         headers: {
-          'content-type': 'application/json', 'x-signature': signBody(contact.webhook_secret, body),
-          'x-delivery-id': `${notice.deliveryId}:${contact.id}`, 'x-event': 'escalation.raised', 'user-agent': 'gongjian-webhooks/1',
+          'content-type': 'application/json', 'x-signature': signBody(secret, body),
+          'webhook-id': deliveryId, 'webhook-timestamp': String(timestamp),
+          'webhook-signature': standardSignature([secret], deliveryId, timestamp, body),
+          'x-delivery-id': deliveryId, 'x-event': 'escalation.raised', 'user-agent': 'gongjian-webhooks/1',
         },
-      });
+        dispatcher: deps.dispatcher,
+      } as RequestInit);
       status = res.status;
       await res.body?.cancel().catch(() => undefined);
     } catch (err) {
-      error = (err as Error).name === 'TimeoutError' ? `timed out after ${deps.timeoutMs} ms` : (err as Error).message;
+      blocked ??= addressRefusal(err)?.message ?? null;
+      error = blocked ? `${blocked}; refused` : (err as Error).name === 'TimeoutError' ? `timed out after ${deps.timeoutMs} ms` : (err as Error).message;
     }
     const ok = status !== null && status >= 200 && status < 300;
     await deps.pool.query(

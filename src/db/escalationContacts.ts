@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import type { WebhookSecretBox } from '../crypto/secretBox';
+
+/** Secrets are sealed like partners' (src/crypto/secretBox.ts), under the contact's own associated data. */
+export const contactSealId = (id: string) => `escalation-contact:${id}`;
 
 export interface EscalationContactRow {
   id: string; name: string; level: number; communities: string[]; webhook_url: string; webhook_secret: string;
@@ -21,11 +25,12 @@ export function escalationContactView(r: EscalationContactRow) {
   };
 }
 
-export async function insertEscalationContact(pool: Pool, f: EscalationContactFields): Promise<EscalationContactRow> {
+export async function insertEscalationContact(pool: Pool, box: WebhookSecretBox, f: EscalationContactFields): Promise<EscalationContactRow> {
+  const id = randomUUID();
   const { rows } = await pool.query<EscalationContactRow>(
     `INSERT INTO escalation_contacts (id, name, level, communities, webhook_url, webhook_secret)
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-    [randomUUID(), f.name, f.level, f.communities, f.webhookUrl, f.webhookSecret]);
+    [id, f.name, f.level, f.communities, f.webhookUrl, box.seal(contactSealId(id), f.webhookSecret)]);
   return rows[0];
 }
 
@@ -34,10 +39,13 @@ export async function getEscalationContact(pool: Pool, id: string): Promise<Esca
   return rows[0] ?? null;
 }
 
-export async function updateEscalationContact(pool: Pool, id: string, changes: Partial<EscalationContactFields>): Promise<EscalationContactRow | null> {
+export async function updateEscalationContact(
+  pool: Pool, box: WebhookSecretBox, id: string, changes: Partial<EscalationContactFields>,
+): Promise<EscalationContactRow | null> {
   const sets: string[] = [];
   const values: unknown[] = [id];
-  for (const [field, value] of Object.entries(changes)) {
+  const sealed = changes.webhookSecret ? { ...changes, webhookSecret: box.seal(contactSealId(id), changes.webhookSecret) } : changes;
+  for (const [field, value] of Object.entries(sealed)) {
     const column = FIELD_COLUMNS[field as keyof EscalationContactFields];
     if (!column || value === undefined) continue;
     values.push(value);

@@ -4,11 +4,12 @@ import {
   deleteEscalationContact, escalationContactView, getEscalationContact, insertEscalationContact, listEscalationContacts,
   updateEscalationContact,
 } from '../../db/escalationContacts';
-import { isPrivateHost } from '../../net/privateAddress';
+import { webhookSecretBoxFor, type WebhookSecretBox } from '../../crypto/secretBox';
 import type { ApiDeps } from '../deps';
 import { badRequest, notFound } from '../problem';
 import type { ApiRoutes } from '../routing';
 import { CreatePartner, IdParam, Pagination } from '../schemas';
+import { webhookUrlRefusal } from './partners';
 import { z } from '../zod';
 
 export const EscalationLevel = z.number().int().min(1).max(3)
@@ -18,7 +19,7 @@ const contactFields = {
   name: z.string().max(200).trim().min(1),
   level: EscalationLevel,
   communities: z.array(z.string().max(200).trim().min(1)).min(1).max(500),
-  webhookUrl: CreatePartner.shape.webhookUrl,
+  webhookUrl: CreatePartner.shape.webhookUrl.unwrap(),
   webhookSecret: z.string().min(16, 'must be at least 16 characters').max(500),
 };
 
@@ -40,11 +41,12 @@ const ContactQuery = z.object({
 
 export function escalationContactRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): void {
   const checkWebhookUrl = (url: string | undefined) => {
-    if (!url || config.webhookAllowPrivate) return;
-    if (isPrivateHost(new URL(url).hostname)) {
-      throw badRequest('webhook URL not allowed', [{ path: 'body.webhookUrl', message: 'loopback and private addresses are refused in production (set WEBHOOK_ALLOW_PRIVATE=true to allow)' }]);
-    }
+    const refused = webhookUrlRefusal(config, url);
+    if (refused) throw badRequest('webhook URL not allowed', [{ path: 'body.webhookUrl', message: refused }]);
   };
+  // Built on first use: building the routes (OpenAPI, the role matrix) needs no keys.
+  let box: WebhookSecretBox | null = null;
+  const secrets = () => (box ??= webhookSecretBoxFor(config));
   const roles = ['admin', 'supervisor'] as const;
 
   routes.add({
@@ -54,7 +56,7 @@ export function escalationContactRoutes(routes: ApiRoutes, { pool, config }: Api
     responses: { 201: { description: 'created', schema: EscalationContactView } },
     handler: async ({ body }) => {
       checkWebhookUrl(body.webhookUrl);
-      return { status: 201, body: escalationContactView(await insertEscalationContact(pool, body)) };
+      return { status: 201, body: escalationContactView(await insertEscalationContact(pool, secrets(), body)) };
     },
   });
 
@@ -64,7 +66,7 @@ export function escalationContactRoutes(routes: ApiRoutes, { pool, config }: Api
     query: ContactQuery,
     responses: { 200: { description: 'contacts', schema: z.object({ items: z.array(EscalationContactView), nextCursor: z.string().nullable() }) } },
     handler: async ({ query }) => {
-      const after = decodeCursor(query.cursor, ['createdAt', 'id'] as const);
+      const after = decodeCursor(query.cursor, { createdAt: 'instant', id: 'text' });
       if (after === 'invalid') throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this list' }]);
       const rows = await listEscalationContacts(pool, { ...query, after: after ?? undefined });
       const page = rows.slice(0, query.limit);
@@ -99,7 +101,7 @@ export function escalationContactRoutes(routes: ApiRoutes, { pool, config }: Api
     responses: { 200: { description: 'the updated contact', schema: EscalationContactView }, 404: { description: 'unknown contact' } },
     handler: async ({ params, body }) => {
       checkWebhookUrl(body.webhookUrl);
-      const row = await updateEscalationContact(pool, params.id, body);
+      const row = await updateEscalationContact(pool, secrets(), params.id, body);
       if (!row) throw notFound(`escalation contact ${params.id}`);
       return { status: 200, body: escalationContactView(row) };
     },

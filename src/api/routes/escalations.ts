@@ -32,8 +32,8 @@ export function escalationRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
     responses: { 200: { description: 'a page of escalations', schema: z.object({ items: z.array(EscalationView), nextCursor: z.string().nullable() }) } },
     handler: async ({ query, principal }) => {
       const scope = communityScope(principal, query.community);
-      const raw = decodeCursor(query.cursor, ['level', 'since', 'caseId', 'number'] as const);
-      if (raw === 'invalid' || (raw && (Number.isNaN(Date.parse(raw.since)) || !/^\d+$/.test(raw.level) || !/^\d+$/.test(raw.number)))) throw invalidCursor();
+      const raw = decodeCursor(query.cursor, { level: 'bigint', since: 'instant', caseId: 'text', number: 'bigint' });
+      if (raw === 'invalid') throw invalidCursor();
       const after = raw ? { level: Number(raw.level), since: raw.since, caseId: raw.caseId, number: Number(raw.number) } : null;
       const { items, cursor } = await listEscalations(pool, { ...query, scope, after });
       const next = cursor ? encodeCursor({ level: String(cursor.level), since: cursor.since, caseId: cursor.caseId, number: String(cursor.number) }) : null;
