@@ -159,10 +159,22 @@ const MATRIX: Record<string, Entry> = {
   // Calendars and escalation contacts are shared by all communities, like partners.
   'GET /v1/calendars': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/calendars' }) },
   'GET /v1/calendars/:id': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/calendars/cn-office' }) },
-  'PUT /v1/calendars/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/calendars/role-matrix', body: JUNK }) },
+  // Like SLA policies, a calendar serves every community: not for keys limited to some.
+  'PUT /v1/calendars/:id': {
+    roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/calendars/role-matrix', body: JUNK }),
+    scope: { roles: ['supervisor'], outside: () => ({ path: '/v1/calendars/role-matrix', body: { name: 'x', timezone: 'Asia/Shanghai', weekdays: [1], workingHours: [{ from: '09:00', to: '10:00' }], holidays: 'none' } }) },
+  },
   'GET /v1/calendars/:id/due': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/calendars/cn-office/due?from=2026-09-30T08:00:00Z&duration=PT19H' }) },
-  'POST /v1/escalation-contacts': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts', body: JUNK }) },
-  'GET /v1/escalation-contacts': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts' }) },
+  // A limited key manages only contacts within its communities.
+  'POST /v1/escalation-contacts': {
+    roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts', body: JUNK }),
+    scope: {
+      roles: ['supervisor'],
+      inside: (f) => ({ path: '/v1/escalation-contacts', body: { name: '网格长', level: 1, communities: [f.communityIn], webhookUrl: 'http://127.0.0.1:9/x', webhookSecret: 'role-matrix-secret-0123456789' } }),
+      outside: (f) => ({ path: '/v1/escalation-contacts', body: { name: '网格长', level: 1, communities: [f.communityOut], webhookUrl: 'http://127.0.0.1:9/x', webhookSecret: 'role-matrix-secret-0123456789' } }),
+    },
+  },
+  'GET /v1/escalation-contacts': communityList('/v1/escalation-contacts', ['admin', 'supervisor']),
   'GET /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact' }) },
   'PATCH /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact', body: JUNK }) },
   'DELETE /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact' }) },

@@ -5,7 +5,7 @@ import { calendarProblems, HOLIDAY_RULES, isBuiltInCalendar, snapshotCalendar } 
 import { parseIsoDuration } from '../../domain/duration';
 import { CN_HOLIDAY_NOTICES } from '../../domain/holidays';
 import type { ApiDeps } from '../deps';
-import { badRequest, conflict, notFound } from '../problem';
+import { badRequest, conflict, forbidden, notFound } from '../problem';
 import type { ApiRoutes } from '../routing';
 import { Instant } from '../schemas';
 import { z } from '../zod';
@@ -87,7 +87,9 @@ export function calendarRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
       200: { description: 'replaced', schema: CalendarView }, 201: { description: 'created', schema: CalendarView },
       409: { description: 'a built-in calendar cannot be changed' },
     },
-    handler: async ({ params, body }) => {
+    handler: async ({ params, body, principal }) => {
+      // A calendar serves every community's policies: not for a key limited to some.
+      if (principal.communities) throw forbidden('calendars apply to every community: only admins and supervisors not limited to communities may change them');
       if (isBuiltInCalendar(params.id)) throw conflict(`${params.id} is built in and cannot be changed; define a calendar under another id`);
       const { calendar, created } = await saveCalendar(pool, { id: params.id, ...body });
       return { status: created ? 201 : 200, body: view(calendar) };

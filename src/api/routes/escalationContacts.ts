@@ -6,7 +6,8 @@ import {
 } from '../../db/escalationContacts';
 import { webhookSecretBoxFor, type WebhookSecretBox } from '../../crypto/secretBox';
 import type { ApiDeps } from '../deps';
-import { badRequest, notFound } from '../problem';
+import { inCommunityScope, type Principal } from '../auth';
+import { badRequest, forbidden, notFound } from '../problem';
 import type { ApiRoutes } from '../routing';
 import { CreatePartner, IdParam, Pagination } from '../schemas';
 import { webhookUrlRefusal } from './partners';
@@ -48,13 +49,25 @@ export function escalationContactRoutes(routes: ApiRoutes, { pool, config }: Api
   let box: WebhookSecretBox | null = null;
   const secrets = () => (box ??= webhookSecretBoxFor(config));
   const roles = ['admin', 'supervisor'] as const;
+  /** A key limited to communities manages only contacts all of whose communities are its own. */
+  const checkScope = (p: Principal, communities: readonly string[] | undefined) => {
+    const outside = (communities ?? []).filter((c) => !inCommunityScope(p, c));
+    if (outside.length) throw forbidden(`communities outside your key's: ${outside.join(', ')}`);
+  };
+  const ownContact = async (p: Principal, id: string) => {
+    const row = await getEscalationContact(pool, id);
+    if (!row) throw notFound(`escalation contact ${id}`);
+    checkScope(p, row.communities);
+    return row;
+  };
 
   routes.add({
     method: 'post', path: '/v1/escalation-contacts', operationId: 'createEscalationContact', tag: 'escalations', roles,
     summary: 'Add who is told (signed escalation.raised webhook) when an escalation reaches a level in their communities',
     body: CreateEscalationContact,
     responses: { 201: { description: 'created', schema: EscalationContactView } },
-    handler: async ({ body }) => {
+    handler: async ({ body, principal }) => {
+      checkScope(principal, body.communities);
       checkWebhookUrl(body.webhookUrl);
       return { status: 201, body: escalationContactView(await insertEscalationContact(pool, secrets(), body)) };
     },
@@ -65,10 +78,12 @@ export function escalationContactRoutes(routes: ApiRoutes, { pool, config }: Api
     summary: 'Escalation contacts, oldest first',
     query: ContactQuery,
     responses: { 200: { description: 'contacts', schema: z.object({ items: z.array(EscalationContactView), nextCursor: z.string().nullable() }) } },
-    handler: async ({ query }) => {
+    handler: async ({ query, principal }) => {
       const after = decodeCursor(query.cursor, { createdAt: 'instant', id: 'text' });
       if (after === 'invalid') throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this list' }]);
-      const rows = await listEscalationContacts(pool, { ...query, after: after ?? undefined });
+      if (query.community && !inCommunityScope(principal, query.community)) throw forbidden(`community ${query.community} is outside the communities of your key`);
+      const rows = (await listEscalationContacts(pool, { ...query, after: after ?? undefined }))
+        .filter((r) => !principal.communities || r.communities.every((c) => inCommunityScope(principal, c)));
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       return {
@@ -86,10 +101,8 @@ export function escalationContactRoutes(routes: ApiRoutes, { pool, config }: Api
     summary: 'One escalation contact',
     params: IdParam,
     responses: { 200: { description: 'the contact', schema: EscalationContactView }, 404: { description: 'unknown contact' } },
-    handler: async ({ params }) => {
-      const row = await getEscalationContact(pool, params.id);
-      if (!row) throw notFound(`escalation contact ${params.id}`);
-      return { status: 200, body: escalationContactView(row) };
+    handler: async ({ params, principal }) => {
+      return { status: 200, body: escalationContactView(await ownContact(principal, params.id)) };
     },
   });
 
@@ -99,7 +112,9 @@ export function escalationContactRoutes(routes: ApiRoutes, { pool, config }: Api
     params: IdParam,
     body: UpdateEscalationContact,
     responses: { 200: { description: 'the updated contact', schema: EscalationContactView }, 404: { description: 'unknown contact' } },
-    handler: async ({ params, body }) => {
+    handler: async ({ params, body, principal }) => {
+      await ownContact(principal, params.id);
+      checkScope(principal, body.communities);
       checkWebhookUrl(body.webhookUrl);
       const row = await updateEscalationContact(pool, secrets(), params.id, body);
       if (!row) throw notFound(`escalation contact ${params.id}`);
@@ -112,7 +127,8 @@ export function escalationContactRoutes(routes: ApiRoutes, { pool, config }: Api
     summary: 'Remove an escalation contact',
     params: IdParam,
     responses: { 204: { description: 'removed' }, 404: { description: 'unknown contact' } },
-    handler: async ({ params }) => {
+    handler: async ({ params, principal }) => {
+      await ownContact(principal, params.id);
       if (!(await deleteEscalationContact(pool, params.id))) throw notFound(`escalation contact ${params.id}`);
       return { status: 204 };
     },
