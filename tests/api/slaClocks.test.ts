@@ -97,6 +97,10 @@ it('an acknowledgement at level 2 stops the climb; the list and the case show wh
     accept: (items: any[]) => items.length === 1, what: 'acknowledged escalation listed',
   });
   expect(listed[0]).toMatchObject({ caseId: id, level: 2, status: 'acknowledged' });
+  const report = (await sys.call('GET', `/v1/reports/summary?community=${encodeURIComponent(community)}`, { key: supervisor })).body;
+  expect(report.escalations).toMatchObject({ total: 1, byLevel: { 1: 0, 2: 1, 3: 0 }, byStatus: { acknowledged: 1 } });
+  expect(report.escalations.timeToAcknowledge.cases).toBe(1);
+  expect(report.escalations.timeToAcknowledge.median).toBeGreaterThanOrEqual(3);
 });
 
 it('a hold stops the fulfilment clock and resume moves the deadline; a hold out of progress is a 409', async () => {
@@ -126,4 +130,8 @@ it('a hold stops the fulfilment clock and resume moves the deadline; a hold out 
   expect(resumed.body.held.workingMs).toBeGreaterThanOrEqual(1500);
   const types = (await eventually(() => history(id), { accept: (t) => t.some((e) => e.type === 'hold_ended'), what: 'hold_ended' })).map((e) => e.type);
   expect(types).toEqual(expect.arrayContaining(['hold_started', 'hold_ended']));
+  const report = await eventually(async () => (await sys.call('GET', `/v1/reports/summary?community=${encodeURIComponent(community)}`, { key: supervisor })).body, {
+    accept: (r: any) => r.holds?.holds === 1, what: 'the hold in the report',
+  });
+  expect(report.holds.workingSeconds).toBeCloseTo(resumed.body.held.workingMs / 1000, 1);
 });
