@@ -71,9 +71,12 @@ export function searchAgain(review: DepartmentReview, nowMs: number): void {
  * The review goes to `partnerId` now (found late by a search, or assigned by a supervisor):
  * it gets a whole review timeout from now, as a review sent at acceptance does.
  */
-export function sendReviewTo(review: DepartmentReview, partnerId: string, orderId: string, nowMs: number, reviewTimeoutMs: number): void {
+export function sendReviewTo(
+  review: DepartmentReview, partnerId: string, orderId: string, nowMs: number, reviewTimeoutMs: number,
+  dueAfter?: (fromMs: number, ms: number) => number,
+): void {
   const { reason, answeredAt } = review;
-  Object.assign(review, openReview(orderId, nowMs, reviewTimeoutMs), { partnerId, reason, answeredAt, nextSearchAt: null });
+  Object.assign(review, openReview(orderId, nowMs, reviewTimeoutMs, dueAfter), { partnerId, reason, answeredAt, nextSearchAt: null });
 }
 
 /**

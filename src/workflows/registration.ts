@@ -210,7 +210,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
       const searches = review.searches;
       // Found by a later search: the reviewer gets a whole review timeout from now.
       if (review.nextSearchAt) {
-        sendReviewTo(review, reviewer.partnerId, review.orderId, now(), sla.reviewTimeoutMs);
+        sendReviewTo(review, reviewer.partnerId, review.orderId, now(), sla.reviewTimeoutMs, dueMs);
         state.overdue = pendingReviews(state.reviews).some(([, r]) => r.overdue);
       }
       review.partnerId = reviewer.partnerId;
