@@ -7,8 +7,10 @@ import type { WebhookSecretBox } from '../crypto/secretBox';
 import { type Cidr, parseCidrs } from '../net/privateAddress';
 import { webhookDispatcher, webhookFetch } from '../net/webhookDispatcher';
 import type { CaseEventBatch } from '../domain/caseEvents';
+import { recordEscalations } from '../db/escalations';
 import { recordCaseEventBatch } from '../db/readModel';
 import { countStoredBatch, countWebhookAttempt, webhookOutcomeOf } from './domainMetrics';
+import { type EscalationNotice, notifyEscalationContacts } from './escalationWebhooks';
 import { refuseUnstorableBatch } from './readModelData';
 import { type PartnerSelectionCriteria, selectBestPartner } from './partnerMatching';
 import { type CertificateRequest, issueCertificateNumber, type ReviewerCriteria, selectDepartmentReviewer } from './registration';
@@ -44,7 +46,12 @@ export function createActivities(deps: ActivityDeps) {
         // Data Postgres refuses (SQLSTATE class 22) stays refused: fail at once, never retry for ever.
         throw await refuseUnstorableBatch(deps.pool, batch, err);
       }
+      await recordEscalations(deps.pool, batch);
       countStoredBatch(batch);
+    },
+    /** Signed escalation.raised webhooks to the contacts of a level in the case's community (no resident data). */
+    async notifyEscalationContacts(notice: EscalationNotice) {
+      return notifyEscalationContacts(http, notice);
     },
     async selectPartner(criteria: PartnerSelectionCriteria) {
       return selectBestPartner(deps.pool, criteria);
@@ -73,4 +80,5 @@ export function createActivities(deps: ActivityDeps) {
 export type CaseActivities = ReturnType<typeof createActivities>;
 export type { PartnerCandidate, PartnerSelectionCriteria } from './partnerMatching';
 export type { WebhookDelivery, WebhookResult } from './webhooks';
+export type { EscalationNotice, EscalationNoticeResult } from './escalationWebhooks';
 export type { CertificateRequest, DepartmentReviewer, IssuedCertificate, ReviewerCriteria } from './registration';

@@ -4,6 +4,7 @@ import {
 } from '../domain/registration';
 import { SERVICE_REQUEST_OUTCOMES } from '../domain/serviceRequest';
 import { DEPARTMENTS } from '../domain/vocabulary';
+import { clockViewFields } from './clockView';
 import { ResidentSchema } from './schemas';
 import { z } from './zod';
 
@@ -87,11 +88,13 @@ export const RegistrationView = z.object({
   delivered: z.object({ method: z.enum(DELIVERY_METHODS), note: z.string().nullable(), by: z.string(), at: z.string() }).nullable(),
   survey: z.object({ score: z.number().int(), comment: z.string().nullable(), at: z.string() }).nullable(),
   withdrawal: z.object({ reason: z.string().optional().openapi({ description: 'absent for a partner no longer reviewing the case' }), by: z.string() }).nullable(),
-  sla: z.record(z.string(), z.union([z.string(), z.number()])),
+  sla: z.record(z.string(), z.unknown()),
   createdAt: z.string(),
   acceptedAt: z.string().nullable(),
   certificateIssuedAt: z.string().nullable(),
   deliveredAt: z.string().nullable(),
   closedAt: z.string().nullable(),
   outcome: z.enum(SERVICE_REQUEST_OUTCOMES).nullable(),
+  ...clockViewFields,
+  workingTimeToCertificateMs: z.number().nullable().openapi({ description: 'acceptance to certificate in working time on the policy\'s calendar (what the completion target is judged on)' }),
 }).openapi('Registration');

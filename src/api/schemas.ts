@@ -4,6 +4,7 @@ import { SERVICE_REQUEST_OUTCOMES, SERVICE_REQUEST_STATUSES } from '../domain/se
 import {
   CASE_TYPES, CATEGORIES, CHANNELS, DEPARTMENTS, INSTITUTIONS, PARTNER_KINDS, RESIDENT_FLAGS, ROLES, URGENCIES,
 } from '../domain/vocabulary';
+import { clockViewFields, holdViewFields } from './clockView';
 import { z } from './zod';
 
 // The length limit holds for the text as sent (as the OpenAPI maxLength says); blank after trimming is empty.
@@ -172,12 +173,14 @@ export const ServiceRequestView = z.object({
   extension: z.unknown().nullable(),
   completion: z.unknown().nullable(),
   survey: z.unknown().nullable(),
-  sla: z.record(z.string(), z.union([z.string(), z.number()])),
+  sla: z.record(z.string(), z.unknown()),
   createdAt: z.string(),
   acknowledgedAt: z.string().nullable(),
   completedAt: z.string().nullable(),
   closedAt: z.string().nullable().optional(),
   outcome: z.enum(SERVICE_REQUEST_OUTCOMES).nullable().optional(),
+  ...clockViewFields,
+  ...holdViewFields,
 }).openapi('ServiceRequest');
 
 export const Decline = z.object({ reason: text(2000) }).strict().openapi('DeclineOrder');

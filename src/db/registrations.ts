@@ -21,6 +21,7 @@ export async function registrationFromReadModel(pool: Pool, caseId: string): Pro
     delivered: d.delivered ?? null, survey: d.survey ?? null, withdrawal: d.withdrawal ?? null, sla: d.sla ?? {},
     createdAt: r.created_at.toISOString(), acceptedAt: iso(r.acknowledged_at), certificateIssuedAt: iso(r.completed_at),
     closedAt: iso(r.closed_at), outcome: r.outcome,
+    ...(d.escalations ? { escalations: d.escalations, provisionalDeadlines: d.provisionalDeadlines ?? [], workingTimeToCertificateMs: d.workingTimeToCertificateMs ?? null } : {}),
   };
 }
 

@@ -61,7 +61,7 @@ const GROUP_COLUMN: Record<ReportGrouping, string> = { partner: 'partner_id', ca
 const percentiles = (column: string) =>
   `percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY ${column}) FILTER (WHERE ${column} IS NOT NULL)`;
 
-function whereClause(f: SummaryFilter): { sql: string; values: unknown[] } {
+export function whereClause(f: SummaryFilter): { sql: string; values: unknown[] } {
   const where: string[] = [];
   const values: unknown[] = [];
   const add = (sql: string, v: unknown) => { values.push(v); where.push(sql.replace('?', `$${values.length}`)); };

@@ -20,6 +20,7 @@ export async function serviceRequestFromReadModel(pool: Pool, caseId: string): P
     survey: r.satisfaction != null ? { score: r.satisfaction, comment: null, at: iso(r.closed_at)! } : null,
     sla: d.sla ?? {}, createdAt: r.created_at.toISOString(), acknowledgedAt: iso(r.acknowledged_at),
     completedAt: iso(r.completed_at), closedAt: iso(r.closed_at), outcome: r.outcome, cancellation: d.cancellation ?? null,
+    ...(d.escalations ? { escalations: d.escalations, onHold: d.onHold ?? null, held: d.held, provisionalDeadlines: d.provisionalDeadlines ?? [] } : {}),
   };
 }
 

@@ -55,7 +55,7 @@ const SR_CANCEL = 'cancel';
 
 export const CASE_TYPE_DEFS = {
   service_request: defineCaseType<ServiceRequestStatus,
-    'accept' | 'decline' | 'progress' | 'complete' | 'extension' | 'extension_decision' | 'assign' | 'follow_up' | 'survey' | 'cancel'>({
+    'accept' | 'decline' | 'progress' | 'complete' | 'extension' | 'extension_decision' | 'assign' | 'follow_up' | 'survey' | 'cancel' | 'hold'>({
     workflowType: 'serviceRequest',
     workflowIdPrefix: 'service-request',
     statuses: SERVICE_REQUEST_STATUSES,
@@ -64,7 +64,7 @@ export const CASE_TYPE_DEFS = {
       dispatching: ['assign', SR_CANCEL],
       awaiting_ack: ['accept', 'decline', 'assign', SR_CANCEL],
       // accept again is a harmless repeat (a partner retrying its call)
-      in_progress: ['accept', 'progress', 'complete', 'extension', 'extension_decision', 'assign', SR_CANCEL],
+      in_progress: ['accept', 'progress', 'complete', 'extension', 'extension_decision', 'assign', 'hold', SR_CANCEL],
       escalated: ['assign', SR_CANCEL],
       awaiting_follow_up: ['follow_up', SR_CANCEL],
       awaiting_survey: ['survey', SR_CANCEL],
@@ -72,7 +72,7 @@ export const CASE_TYPE_DEFS = {
       cancelled: [],
     },
     categories: CATEGORIES,
-    deadlineKinds: ['ack', 'fulfilment', 'follow_up', 'survey'],
+    deadlineKinds: ['ack', 'fulfilment', 'follow_up', 'survey', 'hold', 'escalation'],
     sla: {
       durations: ['ackTimeout', 'reminderAfter', 'fulfilmentTimeout', 'followUpAfter', 'surveyWindow'],
       counts: ['maxDispatchAttempts'],
@@ -97,7 +97,7 @@ export const CASE_TYPE_DEFS = {
       withdrawn: [],
     },
     categories: BUSINESS_TYPES,
-    deadlineKinds: ['supplement', 'review', 'survey'],
+    deadlineKinds: ['supplement', 'review', 'survey', 'escalation'],
     sla: {
       durations: ['supplementWindow', 'reviewTimeout', 'completionTarget', 'surveyWindow'],
       counts: [],

@@ -33,11 +33,14 @@ export interface DepartmentReview {
 
 export type DepartmentReviews = Partial<Record<Department, DepartmentReview>>;
 
-export function openReview(orderId: string, nowMs: number, reviewTimeoutMs: number): DepartmentReview {
+/** `dueAfter`: when a span of the policy's time from an instant ends (working time on its calendar; wall-clock by default). */
+export function openReview(
+  orderId: string, nowMs: number, reviewTimeoutMs: number, dueAfter: (fromMs: number, ms: number) => number = (f, ms) => f + ms,
+): DepartmentReview {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
     status: 'pending', partnerId: null, orderId, requestedAt: iso(nowMs),
-    remindAt: iso(nowMs + Math.floor(reviewTimeoutMs / 2)), dueAt: iso(nowMs + reviewTimeoutMs),
+    remindAt: iso(dueAfter(nowMs, Math.floor(reviewTimeoutMs / 2))), dueAt: iso(dueAfter(nowMs, reviewTimeoutMs)),
     reminded: false, overdue: false, reason: null, answeredAt: null,
   };
 }
@@ -68,9 +71,12 @@ export function searchAgain(review: DepartmentReview, nowMs: number): void {
  * The review goes to `partnerId` now (found late by a search, or assigned by a supervisor):
  * it gets a whole review timeout from now, as a review sent at acceptance does.
  */
-export function sendReviewTo(review: DepartmentReview, partnerId: string, orderId: string, nowMs: number, reviewTimeoutMs: number): void {
+export function sendReviewTo(
+  review: DepartmentReview, partnerId: string, orderId: string, nowMs: number, reviewTimeoutMs: number,
+  dueAfter?: (fromMs: number, ms: number) => number,
+): void {
   const { reason, answeredAt } = review;
-  Object.assign(review, openReview(orderId, nowMs, reviewTimeoutMs), { partnerId, reason, answeredAt, nextSearchAt: null });
+  Object.assign(review, openReview(orderId, nowMs, reviewTimeoutMs, dueAfter), { partnerId, reason, answeredAt, nextSearchAt: null });
 }
 
 /**

@@ -3,6 +3,9 @@
  * needs (the completeness check of 一次性告知), statuses, the certificate number, and the
  * "same day, 20 minutes" measure. Pure: safe to import from workflow code.
  */
+import type { EscalationRecord } from './escalation';
+import { clockDetails, nextEscalationStepAt } from './escalationChain';
+import type { SlaSource } from './sla';
 import type { CaseRunInput, CaseSnapshot } from './caseEvents';
 import { type DepartmentReviews, earliestPendingDue } from './departmentReview';
 import type { RegistrationSlaSnapshot } from './sla';
@@ -135,13 +138,18 @@ export interface RegistrationState {
   survey: { score: number; comment: string | null; at: string } | null;
   /** Why it was withdrawn: the staff's reason, or the supplement window elapsing. */
   withdrawal: { reason: string; by: string } | null;
-  sla: Record<string, string | number>;
+  sla: SlaSource;
   createdAt: string;
   /** 受理: when the documents became complete; the SLA clock starts here. */
   acceptedAt: string | null;
   certificateIssuedAt: string | null;
   closedAt: string | null;
   outcome: 'satisfied' | 'unsatisfied' | 'no_response' | null;
+  // ---- working-day clocks and the escalation chain (docs/sla-clocks.md); absent in cases opened before ----
+  escalations?: EscalationRecord[];
+  provisionalDeadlines?: string[];
+  /** Working time from acceptance to the certificate, on the policy's calendar (what the completion target is judged on). */
+  workingTimeToCertificateMs?: number | null;
 }
 
 /** The state a case starts in (complete documents go straight to review): the API answers with it before any worker has run the workflow. */
@@ -162,7 +170,9 @@ export function initialRegistrationState(input: RegistrationWorkflowInput): Regi
 /** The case's open deadlines by kind, as the read model and `GET /v1/timeouts` list them. */
 export function openRegistrationDeadlines(s: RegistrationState): Record<string, string> {
   const review = s.status === 'in_review' ? earliestPendingDue(s.reviews) : undefined;
-  const open = { supplement: s.deadlines.supplement, review, survey: s.deadlines.survey };
+  const next = nextEscalationStepAt(s.escalations ?? []);
+  const escalation = next === null ? undefined : new Date(next).toISOString();
+  const open = { supplement: s.deadlines.supplement, review, survey: s.deadlines.survey, escalation };
   return Object.fromEntries(Object.entries(open).filter(([, at]) => at !== undefined)) as Record<string, string>;
 }
 
@@ -181,6 +191,8 @@ export function registrationSnapshot(s: RegistrationState, workflowId: string): 
       // The "same day, 20 minutes" measure, for the case view and the reports.
       timeToCertificateMs: s.timeToCertificateMs, completionTargetMs: s.completionTargetMs,
       withinCompletionTarget: s.withinCompletionTarget, sameDay: s.sameDay,
+      ...(s.escalations ? { workingTimeToCertificateMs: s.workingTimeToCertificateMs ?? null } : {}),
+      ...clockDetails(s),
     },
   };
 }
@@ -222,12 +234,13 @@ export const CERTIFICATE_NO_PATTERN = new RegExp(
   `^${CERTIFICATE_REGION.province}\\((\\d{4})\\)${CERTIFICATE_REGION.city}不动产权第(\\d{7,})号$`,
 );
 
-export function certificateTiming(acceptedAt: string, issuedAt: string, completionTargetMs: number): CertificateTiming {
+/** `workingMs`: the working time between the two on the policy's calendar, when the case counts on one. */
+export function certificateTiming(acceptedAt: string, issuedAt: string, completionTargetMs: number, workingMs?: number): CertificateTiming {
   const timeToCertificateMs = Date.parse(issuedAt) - Date.parse(acceptedAt);
   return {
     timeToCertificateMs,
     completionTargetMs,
-    withinCompletionTarget: timeToCertificateMs <= completionTargetMs,
+    withinCompletionTarget: (workingMs ?? timeToCertificateMs) <= completionTargetMs,
     sameDay: shanghaiDate(acceptedAt) === shanghaiDate(issuedAt),
   };
 }

@@ -1,3 +1,6 @@
+import type { EscalationRecord } from './escalation';
+import { clockDetails, nextEscalationStepAt } from './escalationChain';
+import type { SlaSource } from './sla';
 import type { CaseRunInput, CaseSnapshot } from './caseEvents';
 import type { ServiceRequestSlaSnapshot } from './sla';
 import type { Category, Channel, ResidentFlag, Urgency } from './vocabulary';
@@ -75,14 +78,26 @@ export interface ServiceRequestState {
   extension: ExtensionRequest | null;
   completion: { note: string; hoursSpent: number | null; at: string } | null;
   survey: { score: number; comment: string | null; at: string } | null;
-  sla: Record<string, string | number>;
+  sla: SlaSource;
   createdAt: string;
   acknowledgedAt: string | null;
   completedAt: string | null;
   closedAt: string | null;
   outcome: ServiceRequestOutcome | null;
   cancellation: { reason: string; by: string } | null;
+  // ---- working-day clocks and the escalation chain (docs/sla-clocks.md); absent in cases opened before ----
+  /** Every escalation of the case, resolved ones included. */
+  escalations?: EscalationRecord[];
+  /** Set while the fulfilment clock is stopped, waiting on the resident. */
+  onHold?: { since: string; reason: HoldReason; note: string | null; by: string } | null;
+  /** Holds so far and the working time they stopped the clock for. */
+  held?: { count: number; workingMs: number };
+  /** Deadline kinds whose count ran into a year whose holiday notice is not in the data. */
+  provisionalDeadlines?: string[];
 }
+
+export const HOLD_REASONS = ['resident_unavailable', 'awaiting_parts', 'resident_request', 'other'] as const;
+export type HoldReason = (typeof HOLD_REASONS)[number];
 
 /** Satisfaction rule of docs/domain.md: 4-5 satisfied; 1-3 unsatisfied; 1-2 also opens a supervisor review. */
 export function surveyOutcome(score: number): { outcome: ServiceRequestOutcome; needsReview: boolean } {
@@ -102,6 +117,8 @@ export interface ServiceRequestMemory {
   fulfilmentBreached: boolean;
   /** Progress notes on the current order. */
   progressNotes: number;
+  /** When the current hold passes maxHold (ms), until it has escalated; absent in cases opened before holds. */
+  holdDueAt?: number | null;
 }
 
 export const initialServiceRequestMemory = (): ServiceRequestMemory => ({
@@ -135,7 +152,14 @@ export function serviceRequestSnapshot(state: ServiceRequestState, memory: Servi
     overdue: state.overdue,
     reopenCount: state.reopenCount,
     dispatchAttempts: state.dispatchAttempts,
-    deadlines: { ack: d.ack, fulfilment: d.fulfilment, follow_up: d.followUp, survey: d.survey },
+    deadlines: {
+      ack: d.ack,
+      // While on hold the fulfilment clock is stopped: not a deadline anyone must meet now.
+      fulfilment: state.onHold ? undefined : d.fulfilment,
+      follow_up: d.followUp,
+      survey: d.survey,
+      ...clockDeadlines(state, memory),
+    },
     createdAt: state.createdAt,
     acknowledgedAt: state.acknowledgedAt,
     completedAt: state.completedAt,
@@ -151,6 +175,17 @@ export function serviceRequestSnapshot(state: ServiceRequestState, memory: Servi
       cancellation: state.cancellation,
       fulfilmentBreached: memory.fulfilmentBreached,
       sla: state.sla,
+      ...clockDetails(state),
     },
   };
 }
+
+/** The deadlines of the clocks: the next escalation step, and when the current hold passes maxHold. */
+function clockDeadlines(state: ServiceRequestState, memory: ServiceRequestMemory): Record<string, string | undefined> {
+  const next = nextEscalationStepAt(state.escalations ?? []);
+  return {
+    ...(next !== null ? { escalation: new Date(next).toISOString() } : {}),
+    ...(state.onHold && memory.holdDueAt ? { hold: new Date(memory.holdDueAt).toISOString() } : {}),
+  };
+}
+

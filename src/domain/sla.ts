@@ -1,5 +1,10 @@
 import { parseIsoDuration } from './duration';
+import type { EscalationStep } from './escalation';
+import type { SlaClockSnapshot } from './slaClock';
 import type { CaseType, Category, Urgency } from './vocabulary';
+
+/** A policy's fields as the case keeps them (durations as text, counts, the escalation steps). */
+export type SlaSource = Record<string, string | number | EscalationStep[]>;
 
 /** A stored policy: a layer that sets some durations for a case type, maybe narrowed by category and urgency. */
 export interface SlaPolicy {
@@ -15,25 +20,30 @@ export interface SlaPolicy {
   supplementWindow?: string;
   reviewTimeout?: string;
   completionTarget?: string;
+  /** Working-day calendar every duration counts on (default `always`); docs/sla-clocks.md. */
+  calendar?: string;
+  escalationSteps?: EscalationStep[];
+  /** How long a service request may be on hold before it escalates (default P7D). */
+  maxHold?: string;
 }
 
 /** What a service-request workflow keeps for its whole life: durations in ms, plus the source text. */
-export interface ServiceRequestSlaSnapshot {
+export interface ServiceRequestSlaSnapshot extends SlaClockSnapshot {
   ackTimeoutMs: number;
   reminderAfterMs: number;
   fulfilmentTimeoutMs: number;
   followUpAfterMs: number;
   surveyWindowMs: number;
   maxDispatchAttempts: number;
-  source: Record<string, string | number>;
+  source: SlaSource;
 }
 
-export interface RegistrationSlaSnapshot {
+export interface RegistrationSlaSnapshot extends SlaClockSnapshot {
   supplementWindowMs: number;
   reviewTimeoutMs: number;
   completionTargetMs: number;
   surveyWindowMs: number;
-  source: Record<string, string | number>;
+  source: SlaSource;
 }
 
 /**
@@ -70,23 +80,23 @@ function specificity(policy: SlaPolicy, category?: string | null, urgency?: stri
 export function mergeApplicablePolicies(
   stored: readonly SlaPolicy[],
   key: { caseType: CaseType; category?: string | null; urgency?: string | null },
-): Record<string, string | number> {
+): SlaSource {
   const layers = [...DEFAULT_SLA_POLICIES.map((p) => ({ p, stored: 0 })), ...stored.map((p) => ({ p, stored: 1 }))]
     .filter(({ p }) => p.caseType === key.caseType)
     .map((l) => ({ ...l, rank: specificity(l.p, key.category, key.urgency) }))
     .filter((l) => l.rank >= 0)
     .sort((a, b) => a.rank - b.rank || a.stored - b.stored);
-  const merged: Record<string, string | number> = {};
+  const merged: SlaSource = {};
   for (const { p } of layers) {
     for (const [field, value] of Object.entries(p)) {
       if (field === 'caseType' || field === 'category' || field === 'urgency') continue;
-      if (value !== undefined && value !== null) merged[field] = value as string | number;
+      if (value !== undefined && value !== null) merged[field] = value as SlaSource[string];
     }
   }
   return merged;
 }
 
-function ms(source: Record<string, string | number>, field: string): number {
+function ms(source: SlaSource, field: string): number {
   const value = parseIsoDuration(String(source[field]));
   if (value === null) throw new Error(`SLA policy field ${field} is not an ISO 8601 duration: ${source[field]}`);
   return value;

@@ -6,7 +6,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CaseSnapshot } from '../domain/caseEvents';
 import { caseWorkflowId } from '../domain/caseTypes';
-import type { ServiceRequestState } from '../domain/serviceRequest';
+import type { HoldReason, ServiceRequestState } from '../domain/serviceRequest';
 import type { DocumentCode, RegistrationState } from '../domain/registration';
 import type { Department } from '../domain/vocabulary';
 
@@ -42,6 +42,17 @@ export const recordFollowUp = defineUpdate<ServiceRequestState, [RecordFollowUp]
 export const recordSurvey = defineUpdate<ServiceRequestState, [RecordSurvey]>('recordSurvey');
 export const cancelServiceRequest = defineUpdate<ServiceRequestState, [CancelCase]>('cancelServiceRequest');
 
+// ---- holds and the escalation chain (docs/sla-clocks.md) ----
+
+/** The partner of the order or staff; `partnerId` set when a partner asks. */
+export interface HoldOrder extends ByActor { reason: HoldReason; note?: string | null; partnerId?: string | null }
+export interface ResumeOrder extends ByActor { partnerId?: string | null }
+export interface AcknowledgeEscalation extends ByActor { note: string }
+
+export const holdOrder = defineUpdate<ServiceRequestState, [HoldOrder]>('holdOrder');
+export const resumeOrder = defineUpdate<ServiceRequestState, [ResumeOrder]>('resumeOrder');
+export const acknowledgeEscalation = defineUpdate<ServiceRequestState, [AcknowledgeEscalation]>('acknowledgeEscalation');
+
 /** Workflow ids are business keys; the prefixes live in the case-type registry. */
 export const serviceRequestWorkflowId = (caseId: string): string => caseWorkflowId('service_request', caseId);
 export const registrationWorkflowId = (caseId: string): string => caseWorkflowId('registration', caseId);
@@ -62,6 +73,7 @@ export const markDelivered = defineUpdate<RegistrationState, [MarkDelivered]>('m
 export const recordRegistrationSurvey = defineUpdate<RegistrationState, [RecordSurvey]>('recordRegistrationSurvey');
 export const cancelRegistration = defineUpdate<RegistrationState, [CancelCase]>('cancelRegistration');
 export const assignReviewer = defineUpdate<RegistrationState, [AssignReviewer]>('assignReviewer');
+export const acknowledgeRegistrationEscalation = defineUpdate<RegistrationState, [AcknowledgeEscalation]>('acknowledgeRegistrationEscalation');
 
 // ---- read-model reconciliation (`npm run reconcile`; every workflow that uses CaseRecorder) ----
 

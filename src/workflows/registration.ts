@@ -11,6 +11,7 @@ import { patched, setHandler, uuid4 } from '@temporalio/workflow';
 import {
   allApproved, type DepartmentReview, nextStepOfReviews, openReview, pendingReviews, searchAgain, sendReviewTo,
 } from '../domain/departmentReview';
+import { dueAfter, workingTime } from '../domain/slaClock';
 import {
   certificateTiming, DOCUMENTS, initialRegistrationState, linkedInstitutionNotice, missingDocuments, type RegistrationState,
   type RegistrationWorkflowInput, registrationSnapshot, reviewRequestCase, shanghaiDate,
@@ -18,6 +19,7 @@ import {
 import { surveyOutcome } from '../domain/serviceRequest';
 import { DEPARTMENTS, type Department } from '../domain/vocabulary';
 import { caseActivities, CaseKernel, type Deadline, type PartnerNotification } from './caseKernel';
+import { CaseEscalations, SLA_CLOCKS_PATCH, sooner } from './escalationChain';
 import * as m from './messages';
 import { NOTICE_AT_ISSUE, REVIEWER_SEARCH } from './registrationPatches';
 import { handleReviewerAssignment } from './reviewerAssignment';
@@ -43,6 +45,21 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   const reviewsToSend = (kernel.memory.reviewsToSend ??= []);
   const record = kernel.record.bind(kernel);
   const notify = kernel.notify.bind(kernel);
+  // Working-day deadlines and the escalation chain; cases begun before them keep wall-clock time (replay).
+  const clocks = patched(SLA_CLOCKS_PATCH);
+  if (clocks) state.escalations ??= [];
+  const chain = clocks
+    ? new CaseEscalations(kernel, state.escalations!, sla, { caseId, caseType: 'registration', workflowId: kernel.workflowId, community: () => state.community })
+    : null;
+  /** When `ms` of the policy's time from `from` ends (working time on its calendar once the clocks apply). */
+  const dueMs = (from: number, ms: number): number => (clocks ? dueAfter(sla, from, ms).at : from + ms);
+  function dueAt(kind: string, ms: number): string {
+    if (!clocks) return iso(now() + ms);
+    const { at, provisional } = dueAfter(sla, now(), ms);
+    const others = (state.provisionalDeadlines ?? []).filter((k) => k !== kind);
+    state.provisionalDeadlines = provisional ? [...others, kind] : others;
+    return iso(at);
+  }
 
   // ---- state changes shared by several paths ----
 
@@ -53,7 +70,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     state.deadlines = {};
     record('accepted', 'system', { acceptedAt: state.acceptedAt, completionTarget: sla.source.completionTarget });
     for (const department of DEPARTMENTS) {
-      state.reviews[department] = openReview(uuid4(), now(), sla.reviewTimeoutMs);
+      state.reviews[department] = openReview(uuid4(), now(), sla.reviewTimeoutMs, dueMs);
       reviewsToRequest.push(department);
     }
   }
@@ -70,6 +87,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   }
 
   function finish(): void {
+    chain?.resolve('all', state.status);
     state.closedAt = iso(now());
     state.deadlines = {};
     state.overdue = false;
@@ -126,6 +144,8 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     } else {
       state.overdue = pendingReviews(state.reviews).some(([, r]) => r.overdue);
     }
+    // The late review came in: no review is overdue any more.
+    if (!state.overdue) chain?.resolve(['review_overdue'], 'review', actor);
     return state;
   }, {
     validator: ({ department, partnerId, approved, reason }: m.RecordReview) => {
@@ -145,7 +165,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     // Cases from before notice-at-issue tell the linked institutions now, at delivery.
     if (!kernel.memory.noticedAtIssue) for (const n of linkedNotices()) kernel.queueNotification(n);
     state.status = 'awaiting_survey';
-    state.deadlines = { survey: iso(now() + sla.surveyWindowMs) };
+    state.deadlines = { survey: dueAt('survey', sla.surveyWindowMs) };
     return state;
   }, { validator: (_input) => kernel.require('deliver', 'mark delivered') });
 
@@ -165,6 +185,15 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
 
   handleReviewerAssignment(kernel, sla.reviewTimeoutMs);
 
+  setHandler(m.acknowledgeRegistrationEscalation, ({ note, actor }) => {
+    chain!.acknowledge(actor, note);
+    return state;
+  }, {
+    validator: (_input) => {
+      if (!chain?.acknowledgeable) throw invalidState(state.status, 'the case has no escalation waiting to be taken on');
+    },
+  });
+
   // ---- side effects run by the main loop ----
 
   /** 并行办理: choose each department's reviewer, then send every request at the same time. */
@@ -181,7 +210,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
       const searches = review.searches;
       // Found by a later search: the reviewer gets a whole review timeout from now.
       if (review.nextSearchAt) {
-        sendReviewTo(review, reviewer.partnerId, review.orderId, now(), sla.reviewTimeoutMs);
+        sendReviewTo(review, reviewer.partnerId, review.orderId, now(), sla.reviewTimeoutMs, dueMs);
         state.overdue = pendingReviews(state.reviews).some(([, r]) => r.overdue);
       }
       review.partnerId = reviewer.partnerId;
@@ -242,6 +271,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     state.overdue = true;
     record('overdue', 'system', { kind: 'review', department, partnerId: review.partnerId, deadline: review.dueAt });
     record('escalated', 'system', { reason: 'review_overdue', department, partnerId: review.partnerId });
+    chain?.raise('review_overdue');
     if (!review.partnerId && !review.nextSearchAt) reviewsToRequest.push(department); // (a review being searched for has its own timer)
   }
 
@@ -250,7 +280,10 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     const year = Number(shanghaiDate(iso(now())).slice(0, 4));
     const { certificateNo } = await issueCertificateNumber({ caseId, year });
     const issuedAt = iso(now());
-    const timing = certificateTiming(state.acceptedAt!, issuedAt, sla.completionTargetMs);
+    // The completion target is working time when the policy counts on a calendar.
+    const workingMs = clocks ? workingTime(sla, Date.parse(state.acceptedAt!), Date.parse(issuedAt)) : undefined;
+    if (clocks) state.workingTimeToCertificateMs = workingMs ?? null;
+    const timing = certificateTiming(state.acceptedAt!, issuedAt, sla.completionTargetMs, workingMs);
     Object.assign(state, timing);
     state.certificateNo = certificateNo;
     state.certificateIssuedAt = issuedAt;
@@ -304,15 +337,16 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     });
     if (state.missingDocuments.length === 0) return accept();
     // 一次性告知: everything missing, told at once.
-    state.deadlines = { supplement: iso(now() + sla.supplementWindowMs) };
+    state.deadlines = { supplement: dueAt('supplement', sla.supplementWindowMs) };
     record('documents_missing', 'system', {
       missingDocuments: state.missingDocuments, names: state.missingDocuments.map((code) => DOCUMENTS[code]),
       supplementDeadline: state.deadlines.supplement,
     });
   }
 
-  return kernel.runUntilFinished({
+  const final = await kernel.runUntilFinished({
     work: async () => {
+      if (chain && (await chain.sendNotices())) return true;
       if (state.status === 'in_review' && reviewsToSend.length > 0) {
         await sendReviewRequests(reviewsToSend.splice(0).map((r) => reviewRequest(r.department, r.partnerName, { assigned: true })));
       } else if (state.status === 'in_review' && reviewsToRequest.length > 0) await requestReviews(reviewsToRequest.splice(0));
@@ -320,6 +354,8 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
       else return false;
       return true;
     },
-    nextDeadline,
+    nextDeadline: () => sooner(nextDeadline(), chain?.nextStep() ?? null),
   });
+  if (chain && (await chain.sendNotices())) await kernel.flush();
+  return final;
 }

@@ -8,12 +8,15 @@
  * deadline of the current state (reminder, acknowledgement, fulfilment, follow-up, survey),
  * which this file names and fires.
  */
-import { setHandler, uuid4 } from '@temporalio/workflow';
+import { patched, setHandler, uuid4 } from '@temporalio/workflow';
+import { formatIsoDuration } from '../domain/duration';
+import { dueAfter, maxHoldMsOf, workingTime } from '../domain/slaClock';
 import {
   initialServiceRequestMemory, initialServiceRequestState, MAX_PROGRESS_NOTES_PER_ORDER, type ServiceRequestState,
   type ServiceRequestWorkflowInput, serviceRequestSnapshot, surveyOutcome,
 } from '../domain/serviceRequest';
 import { caseActivities, CaseKernel, type Deadline } from './caseKernel';
+import { CaseEscalations, SLA_CLOCKS_PATCH, sooner } from './escalationChain';
 import * as m from './messages';
 import { invalidState, notYourOrder } from './validation';
 
@@ -33,6 +36,43 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   // In a continued run these are the state and memory carried from the run before.
   const { state, memory } = kernel;
   const record = kernel.record.bind(kernel);
+  const clocks = patched(SLA_CLOCKS_PATCH);
+  if (clocks) {
+    state.escalations ??= [];
+    state.onHold ??= null;
+    state.held ??= { count: 0, workingMs: 0 };
+  }
+  const chain = clocks
+    ? new CaseEscalations(kernel, state.escalations!, sla, {
+      caseId, caseType: 'service_request', workflowId: kernel.workflowId, community: () => state.resident.community,
+    })
+    : null;
+
+  /** `ms` of the policy's time from `from`: working time on its calendar (wall-clock time before the clocks). */
+  function dueAt(kind: string, ms: number, from = now()): string {
+    if (!clocks) return iso(from + ms);
+    const { at, provisional } = dueAfter(sla, from, ms);
+    const others = (state.provisionalDeadlines ?? []).filter((k) => k !== kind);
+    state.provisionalDeadlines = provisional ? [...others, kind] : others;
+    return iso(at);
+  }
+
+  /** End the current hold: the fulfilment deadline moves by the working time it stopped the clock for. */
+  function endHold(actor: string, why: string): void {
+    const hold = state.onHold;
+    if (!hold) return;
+    const heldMs = workingTime(sla, Date.parse(hold.since), now());
+    state.onHold = null;
+    memory.holdDueAt = null;
+    state.held = { count: (state.held?.count ?? 0) + 1, workingMs: (state.held?.workingMs ?? 0) + heldMs };
+    if (state.deadlines.fulfilment && !state.overdue && why === 'resumed') {
+      state.deadlines.fulfilment = dueAt('fulfilment', heldMs, Date.parse(state.deadlines.fulfilment));
+    }
+    record('hold_ended', actor, {
+      reason: hold.reason, why, since: hold.since, held: formatIsoDuration(heldMs), heldMs, fulfilmentDeadline: state.deadlines.fulfilment ?? null,
+    });
+    chain?.resolve(['hold_too_long'], why, actor);
+  }
 
   // ---- validation helpers (validators run before the update is accepted into history) ----
 
@@ -75,13 +115,14 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     state.status = 'in_progress';
     state.acknowledgedAt ??= iso(now());
     state.overdue = false;
-    state.deadlines = { fulfilment: iso(now() + sla.fulfilmentTimeoutMs) };
+    state.deadlines = { fulfilment: dueAt('fulfilment', sla.fulfilmentTimeoutMs) };
   }
 
   function escalate(reason: string): void {
     clearOrder();
     state.status = 'escalated';
     record('escalated', 'system', { reason, dispatchAttempts: state.dispatchAttempts });
+    chain?.raise('no_partner');
   }
 
   function close(outcome: NonNullable<ServiceRequestState['outcome']>): void {
@@ -140,13 +181,15 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   });
 
   setHandler(m.completeOrder, ({ note, hoursSpent, actor, partnerId }) => {
+    endHold(actor, 'completed');
+    chain?.resolve(['fulfilment_overdue'], 'completed', actor);
     const at = iso(now());
     state.completion = { note, hoursSpent: hoursSpent ?? null, at };
     state.completedAt = at;
     state.status = 'awaiting_follow_up';
     state.overdue = false;
     state.extension = null;
-    state.deadlines = { followUp: iso(now() + sla.followUpAfterMs) };
+    state.deadlines = { followUp: dueAt('followUp', sla.followUpAfterMs) };
     memory.followUpMissed = false;
     record('completed', actor, { partnerId, orderId: state.currentOrderId, note, hoursSpent: hoursSpent ?? null });
     return state;
@@ -173,9 +216,12 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     const extension = state.extension!;
     extension.decision = approve ? 'approved' : 'refused';
     if (approve && state.deadlines.fulfilment) {
-      const newDeadline = Date.parse(state.deadlines.fulfilment) + extension.extraTimeMs;
+      const newDeadline = Date.parse(dueAt('fulfilment', extension.extraTimeMs, Date.parse(state.deadlines.fulfilment)));
       state.deadlines = { fulfilment: iso(newDeadline) };
-      if (newDeadline > now()) state.overdue = false;
+      if (newDeadline > now()) {
+        state.overdue = false;
+        chain?.resolve(['fulfilment_overdue'], 'extension_approved', actor);
+      }
     }
     record('extension_decided', actor, { approve, fulfilmentDeadline: state.deadlines.fulfilment });
     queue({
@@ -191,6 +237,8 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
   });
 
   setHandler(m.assignPartner, ({ partnerId, actor }) => {
+    endHold(actor, 'reassigned');
+    chain?.resolve(['no_partner', 'fulfilment_overdue', 'hold_too_long'], 'assigned', actor);
     withdrawActiveOrder('reassigned by a supervisor');
     const orderId = newOrder(partnerId);
     // A supervisor's assignment is agreed with the partner: the order starts at once.
@@ -205,10 +253,11 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
 
   setHandler(m.recordFollowUp, ({ resolved, note, actor }) => {
     record('follow_up', actor, { resolved, note });
+    chain?.resolve(['follow_up_overdue'], 'follow_up', actor);
     state.overdue = false;
     if (resolved) {
       state.status = 'awaiting_survey';
-      state.deadlines = { survey: iso(now() + sla.surveyWindowMs) };
+      state.deadlines = { survey: dueAt('survey', sla.surveyWindowMs) };
     } else {
       state.reopenCount += 1;
       state.completion = null;
@@ -226,6 +275,7 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     const { outcome, needsReview } = surveyOutcome(score);
     record('survey', actor, { score, comment: comment ?? null });
     if (needsReview) record('supervisor_review_opened', 'system', { score });
+    if (needsReview) chain?.raise('low_survey_score');
     close(outcome);
     return state;
   }, { validator: (_input) => kernel.require('survey', 'record a survey for') });
@@ -234,6 +284,8 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     // An active order is withdrawn; a completed one stays with the partner who did the work
     // (its hours and the case count for that partner in reports).
     if (state.status === 'awaiting_ack' || state.status === 'in_progress') withdrawActiveOrder('case cancelled');
+    endHold(actor, 'cancelled');
+    chain?.resolve('all', 'cancelled', actor);
     state.deadlines = {};
     state.status = 'cancelled';
     state.closedAt = iso(now());
@@ -242,6 +294,41 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     record('cancelled', actor, { reason });
     return state;
   }, { validator: (_input) => kernel.require('cancel') });
+
+  // ---- holds and the escalation chain (docs/sla-clocks.md) ----
+
+  setHandler(m.holdOrder, ({ reason, note, actor }) => {
+    state.onHold = { since: iso(now()), reason, note: note ?? null, by: actor };
+    memory.holdDueAt = Date.parse(dueAt('hold', maxHoldMsOf(sla)));
+    record('hold_started', actor, { reason, note: note ?? null, maxHoldDue: iso(memory.holdDueAt) });
+    return state;
+  }, {
+    validator: ({ partnerId }) => {
+      if (partnerId) requireOwnOrder(partnerId);
+      if (!clocks) throw invalidState(state.status, 'this case was opened before holds existed');
+      kernel.require('hold', 'put on hold');
+      if (state.onHold) throw invalidState(state.status, `the case is on hold already, since ${state.onHold.since}`);
+    },
+  });
+
+  setHandler(m.resumeOrder, ({ actor }) => {
+    endHold(actor, 'resumed');
+    return state;
+  }, {
+    validator: ({ partnerId }) => {
+      if (partnerId) requireOwnOrder(partnerId);
+      if (!state.onHold) throw invalidState(state.status, 'the case is not on hold: there is nothing to resume');
+    },
+  });
+
+  setHandler(m.acknowledgeEscalation, ({ note, actor }) => {
+    chain!.acknowledge(actor, note);
+    return state;
+  }, {
+    validator: (_input) => {
+      if (!chain?.acknowledgeable) throw invalidState(state.status, 'the case has no escalation waiting to be taken on');
+    },
+  });
 
   // ---- side effects run by the main loop ----
 
@@ -289,8 +376,8 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     memory.reminded = false;
     const dispatchedAt = now();
     state.deadlines = {
-      ack: iso(dispatchedAt + sla.ackTimeoutMs),
-      ...(sla.reminderAfterMs < sla.ackTimeoutMs ? { reminder: iso(dispatchedAt + sla.reminderAfterMs) } : {}),
+      ack: dueAt('ack', sla.ackTimeoutMs, dispatchedAt),
+      ...(sla.reminderAfterMs < sla.ackTimeoutMs ? { reminder: dueAt('reminder', sla.reminderAfterMs, dispatchedAt) } : {}),
     };
     record('dispatched', 'system', {
       partnerId: candidate.partnerId, partnerName: candidate.name, orderId, attempt: memory.triedThisRound.length, ackDeadline: state.deadlines.ack,
@@ -314,6 +401,8 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
         if (!memory.reminded && d.reminder) return { at: Date.parse(d.reminder), fire: sendReminder };
         return d.ack ? { at: Date.parse(d.ack), fire: acknowledgementTimedOut } : null;
       case 'in_progress':
+        // On hold the fulfilment clock is stopped; only maxHold runs.
+        if (state.onHold) return memory.holdDueAt ? { at: memory.holdDueAt, fire: holdTooLong } : null;
         return !state.overdue && d.fulfilment ? { at: Date.parse(d.fulfilment), fire: fulfilmentOverdue } : null;
       case 'awaiting_follow_up':
         return !memory.followUpMissed && d.followUp ? { at: Date.parse(d.followUp), fire: followUpOverdue } : null;
@@ -343,12 +432,20 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     memory.fulfilmentBreached = true;
     record('overdue', 'system', { kind: 'fulfilment', deadline: state.deadlines.fulfilment, partnerId: state.assignedPartnerId });
     record('escalated', 'system', { reason: 'fulfilment_overdue', partnerId: state.assignedPartnerId });
+    chain?.raise('fulfilment_overdue');
+  }
+
+  function holdTooLong(): void {
+    memory.holdDueAt = null;
+    record('hold_overdue', 'system', { since: state.onHold?.since, reason: state.onHold?.reason, maxHold: formatIsoDuration(maxHoldMsOf(sla)) });
+    chain?.raise('hold_too_long');
   }
 
   function followUpOverdue(): void {
     memory.followUpMissed = true;
     state.overdue = true;
     record('overdue', 'system', { kind: 'follow_up', deadline: state.deadlines.followUp });
+    chain?.raise('follow_up_overdue');
   }
 
   function surveyExpired(): void {
@@ -365,12 +462,16 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     });
   }
 
-  return kernel.runUntilFinished({
+  const final = await kernel.runUntilFinished({
     work: async () => {
+      if (chain && (await chain.sendNotices())) return true;
       if (state.status !== 'dispatching') return false;
       await dispatchToNextPartner();
       return true;
     },
-    nextDeadline,
+    nextDeadline: () => sooner(nextDeadline(), chain?.nextStep() ?? null),
   });
+  // An escalation raised as the case closed (a survey of 1-2) still reaches its contacts.
+  if (chain && (await chain.sendNotices())) await kernel.flush();
+  return final;
 }

@@ -156,6 +156,30 @@ const MATRIX: Record<string, Entry> = {
     scope: { roles: ['supervisor'], outside: () => ({ path: '/v1/sla-policies', body: { caseType: 'registration', supplementWindow: 'P99D' } }) },
   },
 
+  // Calendars and escalation contacts are shared by all communities, like partners.
+  'GET /v1/calendars': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/calendars' }) },
+  'GET /v1/calendars/:id': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/calendars/cn-office' }) },
+  // Like SLA policies, a calendar serves every community: not for keys limited to some.
+  'PUT /v1/calendars/:id': {
+    roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/calendars/role-matrix', body: JUNK }),
+    scope: { roles: ['supervisor'], outside: () => ({ path: '/v1/calendars/role-matrix', body: { name: 'x', timezone: 'Asia/Shanghai', weekdays: [1], workingHours: [{ from: '09:00', to: '10:00' }], holidays: 'none' } }) },
+  },
+  'GET /v1/calendars/:id/due': { roles: ['admin', 'supervisor', 'staff'], probe: () => ({ path: '/v1/calendars/cn-office/due?from=2026-09-30T08:00:00Z&duration=PT19H' }) },
+  // A limited key manages only contacts within its communities.
+  'POST /v1/escalation-contacts': {
+    roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts', body: JUNK }),
+    scope: {
+      roles: ['supervisor'],
+      inside: (f) => ({ path: '/v1/escalation-contacts', body: { name: '网格长', level: 1, communities: [f.communityIn], webhookUrl: 'http://127.0.0.1:9/x', webhookSecret: 'role-matrix-secret-0123456789' } }),
+      outside: (f) => ({ path: '/v1/escalation-contacts', body: { name: '网格长', level: 1, communities: [f.communityOut], webhookUrl: 'http://127.0.0.1:9/x', webhookSecret: 'role-matrix-secret-0123456789' } }),
+    },
+  },
+  'GET /v1/escalation-contacts': communityList('/v1/escalation-contacts', ['admin', 'supervisor']),
+  'GET /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact' }) },
+  'PATCH /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact', body: JUNK }) },
+  'DELETE /v1/escalation-contacts/:id': { roles: ['admin', 'supervisor'], probe: () => ({ path: '/v1/escalation-contacts/no-such-contact' }) },
+  'GET /v1/escalations': communityList('/v1/escalations', ['admin', 'supervisor', 'staff']),
+
   'POST /v1/service-requests': {
     roles: STAFF,
     probe: () => ({ path: '/v1/service-requests', body: JUNK }),
@@ -177,6 +201,9 @@ const MATRIX: Record<string, Entry> = {
   'POST /v1/service-requests/:id/follow-up': serviceRequestAction('follow-up', STAFF, () => ({ resolved: true, note: '已回访' })),
   'POST /v1/service-requests/:id/survey': serviceRequestAction('survey', STAFF, () => ({ score: 5 })),
   'POST /v1/service-requests/:id/cancel': serviceRequestAction('cancel', STAFF, () => ({ reason: '居民撤回' })),
+  'POST /v1/service-requests/:id/hold': serviceRequestAction('hold', ['partner', 'staff', 'supervisor'], () => ({ reason: 'resident_unavailable' })),
+  'POST /v1/service-requests/:id/resume': serviceRequestAction('resume', ['partner', 'staff', 'supervisor'], () => ({})),
+  'POST /v1/service-requests/:id/escalation/acknowledge': serviceRequestAction('escalation/acknowledge', STAFF, () => ({ note: '我来处理' })),
 
   'POST /v1/registrations': {
     roles: STAFF,
@@ -195,6 +222,7 @@ const MATRIX: Record<string, Entry> = {
   'POST /v1/registrations/:id/delivered': registrationAction('delivered', STAFF, {}),
   'POST /v1/registrations/:id/survey': registrationAction('survey', STAFF, { score: 4 }),
   'POST /v1/registrations/:id/cancel': registrationAction('cancel', STAFF, { reason: '申请人撤回' }),
+  'POST /v1/registrations/:id/escalation/acknowledge': registrationAction('escalation/acknowledge', STAFF, { note: '我来处理' }),
 
   'GET /v1/cases': communityList('/v1/cases', ['admin', 'supervisor', 'staff']),
   'GET /v1/cases/:id/history': {

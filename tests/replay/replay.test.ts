@@ -46,6 +46,9 @@ const REQUIRED_SHAPES = [
   // state and continues again, and the run that ends the case (tests/workflow/longLivedCase.test.ts)
   'continued-as-new-first-run', 'continued-as-new-second-run', 'continued-as-new-last-run',
   'registration-continued-as-new-first-run', 'registration-continued-as-new-second-run', 'registration-continued-as-new-last-run',
+  // working-day clocks, holds and the escalation chain (tests/workflow/slaClocks.test.ts, on 2026 dates)
+  'sla-national-day-overdue', 'sla-hold-over-weekend', 'sla-escalation-climbs', 'sla-escalation-acknowledged',
+  'sla-snapshot-differs-from-release',
 ];
 
 type History = temporal.api.history.v1.IHistory;

@@ -53,7 +53,7 @@ let runtimeInstalled = false;
 
 /** `activities`: the fakes this file's cases use (any subset of the real activities). */
 export async function startCaseTestBed(
-  activities: Partial<CaseActivities>, opts: { beforeClose?: () => void } = {},
+  activities: Partial<CaseActivities>, opts: { beforeClose?: () => void; serverPath?: string } = {},
 ): Promise<CaseTestBed> {
   if (!runtimeInstalled) {
     try {
@@ -66,7 +66,7 @@ export async function startCaseTestBed(
     runtimeInstalled = true;
   }
   const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: requiredEnv('TEMPORAL_TEST_SERVER_PATH') } },
+    server: { executable: { type: 'existing-path', path: opts.serverPath ?? requiredEnv('TEMPORAL_TEST_SERVER_PATH') } },
   });
   await registerCaseSearchAttributes(env);
   const taskQueue = `workflow-tests-${randomUUID()}`;

@@ -21,7 +21,7 @@ export { DAY, HOUR, MINUTE };
 
 export interface SentWebhook { event: string; partnerId: string; orderId: string; deadline?: string; case: Record<string, any> }
 
-type Activities = Pick<CaseActivities, 'recordCaseEvents' | 'deliverWebhook' | 'selectDepartmentReviewer' | 'issueCertificateNumber'>;
+type Activities = Pick<CaseActivities, 'recordCaseEvents' | 'deliverWebhook' | 'selectDepartmentReviewer' | 'issueCertificateNumber' | 'notifyEscalationContacts'>;
 
 /** A reviewer whose id starts with this has a webhook endpoint that answers 503 to every delivery. */
 export const UNAVAILABLE_PARTNER = 'down:';
@@ -79,6 +79,8 @@ class FakeRegistrationServices {
     recordCaseEvents: async (batch: CaseEventBatch) => {
       this.world(batch.snapshot.id).record(batch);
     },
+    // No escalation contacts in these stories (tests/workflow/slaClocks.test.ts has them).
+    notifyEscalationContacts: async () => ({ contacts: 0, delivered: 0, refused: 0 }),
     selectDepartmentReviewer: async (c: ReviewerCriteria): Promise<DepartmentReviewer | null> => {
       const world = this.world(c.caseId);
       world.reviewerLookups[c.department] = (world.reviewerLookups[c.department] ?? 0) + 1;
@@ -199,7 +201,8 @@ export class RegistrationCase {
 
   async searchAttributes(): Promise<Record<string, unknown>> {
     const { typedSearchAttributes } = await this.handle.describe();
-    return Object.fromEntries(typedSearchAttributes.getAll().map((pair) => [pair.key.name, pair.value]));
+    // TemporalChangeVersion is the SDK's record of patches (patched()), not one of the case's attributes.
+    return Object.fromEntries(typedSearchAttributes.getAll().filter((pair) => pair.key.name !== 'TemporalChangeVersion').map((pair) => [pair.key.name, pair.value]));
   }
 }
 

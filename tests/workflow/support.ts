@@ -11,7 +11,9 @@ import { Context } from '@temporalio/activity';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { CaseActivities, PartnerCandidate, PartnerSelectionCriteria, WebhookDelivery, WebhookResult } from '../../src/activities';
+import type {
+  CaseActivities, EscalationNotice, EscalationNoticeResult, PartnerCandidate, PartnerSelectionCriteria, WebhookDelivery, WebhookResult,
+} from '../../src/activities';
 import { type CaseEvent, type CaseEventBatch, READ_MODEL_DATA_ERROR } from '../../src/domain/caseEvents';
 import { parseIsoDuration } from '../../src/domain/duration';
 import type { ServiceRequestIntake, ServiceRequestState, ServiceRequestWorkflowInput } from '../../src/domain/serviceRequest';
@@ -127,6 +129,17 @@ export class CaseWorld extends RecordedCase {
     return this.partners.find((p) => !criteria.excludePartnerIds.includes(p.partnerId)) ?? null;
   }
 
+  /** Escalation contacts per level (none unless a test adds them), and what each was told. */
+  readonly escalationContacts: Partial<Record<number, string[]>> = {};
+  readonly escalationNotices: EscalationNotice[] = [];
+
+  async notifyEscalationContacts(notice: EscalationNotice): Promise<EscalationNoticeResult> {
+    const contacts = this.escalationContacts[notice.level] ?? [];
+    if (contacts.length) this.escalationNotices.push(notice);
+    this.changed();
+    return { contacts: contacts.length, delivered: contacts.length, refused: 0 };
+  }
+
   async deliverWebhook(d: WebhookDelivery): Promise<WebhookResult> {
     const { attempt } = Context.current().info;
     const behaviour = this.endpoints.get(d.partnerId) ?? 'deliver';
@@ -150,7 +163,7 @@ function matches(data: Record<string, unknown>, expected: Record<string, unknown
   return Object.entries(expected).every(([k, v]) => JSON.stringify(data[k]) === JSON.stringify(v));
 }
 
-type ServiceRequestActivities = Pick<CaseActivities, 'recordCaseEvents' | 'selectPartner' | 'deliverWebhook'>;
+type ServiceRequestActivities = Pick<CaseActivities, 'recordCaseEvents' | 'selectPartner' | 'deliverWebhook' | 'notifyEscalationContacts'>;
 
 /** The activities the worker runs: each call is routed to the world of its case. */
 export class FakeCaseServices {
@@ -176,6 +189,7 @@ export class FakeCaseServices {
     recordCaseEvents: async (batch) => this.world(batch.snapshot.id).recordCaseEvents(batch),
     selectPartner: async (criteria) => this.world(criteria.caseId).selectPartner(criteria),
     deliverWebhook: async (delivery) => this.world(delivery.caseId).deliverWebhook(delivery),
+    notifyEscalationContacts: async (notice) => this.world(notice.caseId).notifyEscalationContacts(notice),
   };
 }
 
@@ -202,13 +216,16 @@ export interface WorkflowTestBed {
     prepare?: (world: CaseWorld) => void;
     /** Continue as new once a run's history has this many events (long-lived case tests). */
     continueAsNewAfterEvents?: number;
+    /** Another SLA than REPAIR_SLA (e.g. one with a working-day calendar, tests/workflow/slaClocks.test.ts). */
+    sla?: ServiceRequestWorkflowInput['sla'];
   }): Promise<ServiceRequestCase>;
   stop(): Promise<void>;
 }
 
-export async function startWorkflowTestBed(): Promise<WorkflowTestBed> {
+/** `serverPath`: another test server executable (tests/support/fakeClock.ts starts one on a given date). */
+export async function startWorkflowTestBed(opts: { serverPath?: string } = {}): Promise<WorkflowTestBed> {
   const services = new FakeCaseServices();
-  const bed: CaseTestBed = await startCaseTestBed(services.activities, { beforeClose: () => services.releaseHeld() });
+  const bed: CaseTestBed = await startCaseTestBed(services.activities, { beforeClose: () => services.releaseHeld(), serverPath: opts.serverPath });
   const { env } = bed;
   return {
     env, services, taskQueue: bed.taskQueue,
@@ -217,7 +234,7 @@ export async function startWorkflowTestBed(): Promise<WorkflowTestBed> {
     async openCase(opts = {}) {
       const world = services.open(opts.partners ?? []);
       opts.prepare?.(world);
-      const sla = resolveServiceRequestSla([REPAIR_SLA], 'housing', 'urgent');
+      const sla = opts.sla ?? resolveServiceRequestSla([REPAIR_SLA], 'housing', 'urgent');
       const input: ServiceRequestWorkflowInput = {
         caseId: world.caseId, intake: oldManPowerCut(), sla, openedBy: 'staff:grid-leader', openedAt: new Date(await env.currentTimeMs()).toISOString(),
         ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
@@ -278,6 +295,11 @@ export class ServiceRequestCase {
   followUp(resolved: boolean, note: string) { return this.update(m.recordFollowUp, { resolved, note, actor: 'staff:grid-leader' }); }
   survey(score: number, comment?: string) { return this.update(m.recordSurvey, { score, comment, actor: 'staff:grid-leader' }); }
   cancel(reason: string) { return this.update(m.cancelServiceRequest, { reason, actor: 'staff:grid-leader' }); }
+  hold(partnerId: string, reason: m.HoldOrder['reason'], note?: string) {
+    return this.update(m.holdOrder, { partnerId, reason, note: note ?? null, actor: `partner:${partnerId}` });
+  }
+  resume(partnerId: string) { return this.update(m.resumeOrder, { partnerId, actor: `partner:${partnerId}` }); }
+  acknowledgeEscalation(note: string) { return this.update(m.acknowledgeEscalation, { note, actor: 'supervisor:secretary' }); }
 
   /**
    * Wait until the `nth` order has reached `partnerId`: its `order.dispatched` webhook was
@@ -298,7 +320,8 @@ export class ServiceRequestCase {
   /** The search attributes the Temporal UI shows for this case, by name. */
   async searchAttributes(): Promise<Record<string, unknown>> {
     const { typedSearchAttributes } = await this.handle.describe();
-    return Object.fromEntries(typedSearchAttributes.getAll().map((pair) => [pair.key.name, pair.value]));
+    // TemporalChangeVersion is the SDK's record of patches (patched()), not one of the case's attributes.
+    return Object.fromEntries(typedSearchAttributes.getAll().filter((pair) => pair.key.name !== 'TemporalChangeVersion').map((pair) => [pair.key.name, pair.value]));
   }
 
   /**

@@ -17,6 +17,8 @@ import {
 } from '../registrationSchemas';
 import { actionOperationId, type ApiRoutes, type Reply, type RouteSpec } from '../routing';
 import { Cancel, IdParam, Survey } from '../schemas';
+import { AcknowledgeEscalationBody, clockView } from '../clockView';
+import { withSlaClock } from '../slaClock';
 import { queryState, runUpdate } from '../workflowCalls';
 
 /** The case as docs/api.md shows it. */
@@ -33,6 +35,7 @@ export function registrationView(s: RegistrationState) {
     overdue: s.overdue, deadlines: openRegistrationDeadlines(s), rejection: s.rejection, delivered: s.delivered,
     survey: s.survey, withdrawal: s.withdrawal, sla: s.sla, createdAt: s.createdAt, acceptedAt: s.acceptedAt,
     certificateIssuedAt: s.certificateIssuedAt, deliveredAt: s.delivered?.at ?? null, closedAt: s.closedAt, outcome: s.outcome,
+    ...clockView(s), workingTimeToCertificateMs: s.workingTimeToCertificateMs ?? null,
   };
 }
 
@@ -96,9 +99,11 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
       }
       const intake = caseIntake('registration', principal, req.header('idempotency-key'), body);
       const { caseId } = intake;
+      const openedAt = Date.now();
+      const sla = await withSlaClock(pool, resolveRegistrationSla(await currentSlaPolicies(pool)), openedAt, false);
       const input: RegistrationWorkflowInput = {
-        caseId, intake: body satisfies RegistrationIntake, sla: resolveRegistrationSla(await currentSlaPolicies(pool)),
-        openedBy: actorOf(principal), openedAt: new Date().toISOString(), ...continueAsNewAfter(config),
+        caseId, intake: body satisfies RegistrationIntake, sla,
+        openedBy: actorOf(principal), openedAt: new Date(openedAt).toISOString(), ...continueAsNewAfter(config),
       };
       const initial = initialRegistrationState(input);
       const { repeat } = await startCase(temporal, 'registration', input, taskQueue, intake);
@@ -169,4 +174,6 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
     ({ id }, b, p) => update(id, m.recordRegistrationSurvey, { score: b.score, comment: b.comment ?? null, actor: actorOf(p) }));
   action('cancel', staff, 'Withdraw the case with a reason (before the certificate is issued)', IdParam, Cancel,
     ({ id }, b, p) => update(id, m.cancelRegistration, { reason: b.reason, actor: actorOf(p) }));
+  action('escalation/acknowledge', staff, 'Take the escalation on (逐级督办): it stops climbing', IdParam, AcknowledgeEscalationBody,
+    ({ id }, b, p) => update(id, m.acknowledgeRegistrationEscalation, { note: b.note, actor: actorOf(p) }));
 }

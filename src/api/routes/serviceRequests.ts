@@ -12,6 +12,8 @@ import { actorOf, caseIntake, continueAsNewAfter, startCase } from '../caseIntak
 import type { ApiDeps } from '../deps';
 import { serviceOrderLinkFor } from '../orderLinkIssue';
 import { serviceRequestFor } from '../residentPrivacy';
+import { AcknowledgeEscalationBody, clockView, Hold, holdView } from '../clockView';
+import { withSlaClock } from '../slaClock';
 import { badRequest, forbidden, notFound } from '../problem';
 import { actionOperationId, type ApiRoutes, type Reply } from '../routing';
 import {
@@ -28,7 +30,7 @@ export function serviceRequestView(s: ServiceRequestState) {
     assignedPartnerId: s.assignedPartnerId, currentOrderId: s.currentOrderId, dispatchAttempts: s.dispatchAttempts,
     overdue: s.overdue, reopenCount: s.reopenCount, deadlines, resident: s.resident, extension: s.extension,
     completion: s.completion, survey: s.survey, sla: s.sla, createdAt: s.createdAt, acknowledgedAt: s.acknowledgedAt,
-    completedAt: s.completedAt, closedAt: s.closedAt, outcome: s.outcome,
+    completedAt: s.completedAt, closedAt: s.closedAt, outcome: s.outcome, ...clockView(s), ...holdView(s),
   };
 }
 
@@ -98,10 +100,11 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
       }
       const intake = caseIntake('service_request', principal, req.header('idempotency-key'), body);
       const { caseId } = intake;
+      const openedAt = Date.now();
+      const sla = resolveServiceRequestSla(await currentSlaPolicies(pool), body.category, body.urgency);
       const input: ServiceRequestWorkflowInput = {
-        caseId, intake: body satisfies ServiceRequestIntake,
-        sla: resolveServiceRequestSla(await currentSlaPolicies(pool), body.category, body.urgency),
-        openedBy: actorOf(principal), openedAt: new Date().toISOString(), ...continueAsNewAfter(config),
+        caseId, intake: body satisfies ServiceRequestIntake, sla: await withSlaClock(pool, sla, openedAt, true),
+        openedBy: actorOf(principal), openedAt: new Date(openedAt).toISOString(), ...continueAsNewAfter(config),
       };
       const { repeat } = await startCase(temporal, 'service_request', input, taskQueue, intake);
       const initial = initialServiceRequestState(input);
@@ -174,4 +177,13 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
     (id, b, p) => update(id, m.recordSurvey, { score: b.score, comment: b.comment ?? null, actor: actorOf(p) }));
   action('cancel', ['staff', 'supervisor'], 'Cancel the case with a reason; withdraws any active order', Cancel,
     (id, b, p) => update(id, m.cancelServiceRequest, { reason: b.reason, actor: actorOf(p) }));
+
+  // Holds and the escalation chain (docs/sla-clocks.md).
+  const holder = (p: Principal) => ({ actor: actorOf(p), partnerId: p.role === 'partner' ? p.partnerId : null });
+  action('hold', ['partner', 'staff', 'supervisor'], 'Stop the fulfilment clock while waiting on the resident (the order\'s partner or staff)', Hold,
+    (id, b, p) => update(id, m.holdOrder, { ...holder(p), reason: b.reason, note: b.note ?? null }));
+  action('resume', ['partner', 'staff', 'supervisor'], 'End the hold: the fulfilment deadline moves by the working time held', EmptyBody.optional(),
+    (id, _b, p) => update(id, m.resumeOrder, holder(p)));
+  action('escalation/acknowledge', ['staff', 'supervisor'], 'Take the escalation on (逐级督办): it stops climbing', AcknowledgeEscalationBody,
+    (id, b, p) => update(id, m.acknowledgeEscalation, { note: b.note, actor: actorOf(p) }));
 }

@@ -1,11 +1,13 @@
+import { getCalendar } from '../../db/calendars';
 import { loadSlaPolicies, saveSlaPolicy } from '../../db/slaPolicies';
 import { ALL_SLA_COUNTS, ALL_SLA_DURATIONS, CASE_TYPE_DEFS } from '../../domain/caseTypes';
 import { DEFAULT_SLA_POLICIES, type SlaPolicy } from '../../domain/sla';
 import { CASE_TYPES, CATEGORIES, URGENCIES } from '../../domain/vocabulary';
 import type { ApiDeps } from '../deps';
-import { forbidden } from '../problem';
+import { badRequest, forbidden } from '../problem';
 import type { ApiRoutes } from '../routing';
 import { IsoDuration } from '../schemas';
+import { CLOCK_FIELDS, clockFields } from '../slaClockSchemas';
 import { z } from '../zod';
 
 /** Every field of every case type's SLA (the registry says which type has which). */
@@ -18,9 +20,10 @@ const PutSlaPolicy = z.object({
   urgency: z.enum(URGENCIES).optional(),
   ...durations,
   ...counts,
+  ...clockFields,
 }).strict().superRefine((v, ctx) => {
   const { sla } = CASE_TYPE_DEFS[v.caseType];
-  const allowed: readonly string[] = [...sla.durations, ...sla.counts];
+  const allowed: readonly string[] = [...sla.durations, ...sla.counts, ...CLOCK_FIELDS[v.caseType]];
   const set = Object.keys(v).filter((k) => !['caseType', 'category', 'urgency'].includes(k));
   for (const k of set) if (!allowed.includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `not a ${v.caseType} duration` });
   if (set.length === 0) ctx.addIssue({ code: 'custom', path: [], message: `set at least one of: ${allowed.join(', ')}` });
@@ -48,6 +51,9 @@ export function slaPolicyRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
     handler: async ({ body, principal }) => {
       // Policies apply to every community's cases: not for a key limited to some.
       if (principal.communities) throw forbidden('SLA policies apply to every community: only admins and supervisors not limited to communities may change them');
+      if (body.calendar && !(await getCalendar(pool, body.calendar))) {
+        throw badRequest(`calendar ${body.calendar} does not exist`, [{ path: 'body.calendar', message: 'no calendar with this id: GET /v1/calendars lists them' }]);
+      }
       await saveSlaPolicy(pool, body as SlaPolicy);
       return { status: 200, body };
     },

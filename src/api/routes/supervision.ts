@@ -1,5 +1,6 @@
 /** Supervisor views of docs/api.md: open deadlines across both case types, and the summary report. */
 import { decodeCursor, encodeCursor } from '../../db/cursor';
+import { clockReport } from '../../db/escalationReport';
 import { summarize } from '../../db/reports';
 import { listOpenDeadlines } from '../../db/timeouts';
 import { parseIsoDuration } from '../../domain/duration';
@@ -55,6 +56,12 @@ const SummaryReport = z.object({
   groupBy: z.enum(REPORT_GROUPINGS), from: z.string().nullable(), to: z.string().nullable(),
   groups: z.array(z.object({ key: z.string().nullable(), label: z.string().nullable(), ...Measures })),
   overall: z.object(Measures),
+  escalations: z.object({
+    total: z.number().int(), byLevel: z.record(z.string(), z.number().int()), byStatus: z.record(z.string(), z.number().int()),
+    timeToAcknowledge: z.object({ cases: z.number().int(), median: z.number().nullable(), p90: z.number().nullable() }),
+  }).openapi({ description: 'escalations of the cases in the window, by the level reached and status; seconds to acknowledge (docs/sla-clocks.md)' }),
+  holds: z.object({ cases: z.number().int(), holds: z.number().int(), workingSeconds: z.number() })
+    .openapi({ description: 'cases put on hold, holds, and the working time they stopped the fulfilment clock for' }),
 }).openapi('SummaryReport');
 
 export function supervisionRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
@@ -81,7 +88,8 @@ export function supervisionRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
     responses: { 200: { description: 'the report (JSON, or CSV when asked for)', schema: SummaryReport } },
     handler: async ({ query, principal, req }) => {
       const scope = communityScope(principal, query.community);
-      const report = await summarize(pool, { ...query, scope });
+      const [summary, clocks] = await Promise.all([summarize(pool, { ...query, scope }), clockReport(pool, { ...query, scope })]);
+      const report = { ...summary, ...clocks };
       if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
         const locale = negotiateLocale(req.header('accept-language'), 'en');
         return { status: 200, body: summaryToCsv(report, locale), contentType: 'text/csv; charset=utf-8', headers: { Vary: 'Accept, Accept-Language', 'Content-Language': locale } as Record<string, string> };
