@@ -23,6 +23,7 @@ export const TAGS: Record<string, string> = {
   tracking: 'Public look-up of a case by its tracking code (网上查询): JSON and phone-sized pages; never personal data.',
   imports: 'Bulk intake from spreadsheets: needs lists (需求清单) and the partner roster, CSV or XLSX, with templates.',
   open311: 'The Open311 GeoReport v2 interface for third-party intake apps.',
+  escalations: 'The escalation chain (逐级督办): open escalations by level, acknowledgement, and the contacts told at each level.',
   users: 'People: user accounts (admin) and console sessions (login, who am I, logout) with CSRF tokens.',
   'order links': 'One order from a link (/p/{token}): a partner without an account or a webhook acts on it from a phone.',
 };
