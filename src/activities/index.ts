@@ -10,6 +10,7 @@ import type { CaseEventBatch } from '../domain/caseEvents';
 import { recordCaseEventBatch } from '../db/readModel';
 import { countStoredBatch, countWebhookAttempt, webhookOutcomeOf } from './domainMetrics';
 import { refuseUnstorableBatch } from './readModelData';
+import { type CareVisitBatch, recordCareVisits, resolveInstallationSla } from './carePlans';
 import { type PartnerSelectionCriteria, selectBestPartner } from './partnerMatching';
 import { type CertificateRequest, issueCertificateNumber, type ReviewerCriteria, selectDepartmentReviewer } from './registration';
 import { orderLinkOfDelivery } from './orderLinks';
@@ -67,10 +68,19 @@ export function createActivities(deps: ActivityDeps) {
     async issueCertificateNumber(request: CertificateRequest) {
       return issueCertificateNumber(deps.pool, request);
     },
+    /** Upsert a care plan's visits (idempotent by plan + visit, newest revision wins). */
+    async recordCareVisits(batch: CareVisitBatch): Promise<void> {
+      await recordCareVisits(deps.pool, batch);
+    },
+    /** The SLA a care plan's installation request starts with. */
+    async resolveInstallationSla() {
+      return resolveInstallationSla(deps.pool);
+    },
   };
 }
 
 export type CaseActivities = ReturnType<typeof createActivities>;
 export type { PartnerCandidate, PartnerSelectionCriteria } from './partnerMatching';
 export type { WebhookDelivery, WebhookResult } from './webhooks';
+export type { CareVisitBatch } from './carePlans';
 export type { CertificateRequest, DepartmentReviewer, IssuedCertificate, ReviewerCriteria } from './registration';
