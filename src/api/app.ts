@@ -17,6 +17,7 @@ import { requestLogMiddleware } from './requestLog';
 import { HttpProblem, problemMiddleware, sendProblem, unavailable } from './problem';
 import { apiKeyRoutes } from './routes/apiKeys';
 import { auditRoutes } from './routes/audit';
+import { carePlanRoutes } from './routes/carePlans';
 import { caseRoutes } from './routes/cases';
 import { codecCors, codecRoutes } from './routes/codec';
 import { extensionRequestRoutes } from './routes/extensionRequests';
@@ -55,6 +56,7 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   slaPolicyRoutes(routes, deps);
   serviceRequestRoutes(routes, deps);
   registrationRoutes(routes, deps);
+  carePlanRoutes(routes, deps);
   caseRoutes(routes, deps);
   supervisionRoutes(routes, deps);
   codecRoutes(routes, deps);

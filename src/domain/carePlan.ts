@@ -162,8 +162,8 @@ export function checkInOpensAt(v: Pick<CareVisit, 'dueAt'>, spans: Pick<Schedule
 export const lateAt = (v: Pick<CareVisit, 'dueAt'>, s: ScheduleSpans): number => Date.parse(v.dueAt) + s.lateAfterMs;
 export const missedAt = (v: Pick<CareVisit, 'dueAt'>, s: ScheduleSpans): number => Date.parse(v.dueAt) + s.missedAfterMs;
 
-/** Hours for display: two decimals (totals are summed from exact milliseconds). */
-export const hoursOf = (ms: number): number => Math.round(ms / 36_000) / 100;
+/** Hours for display: four decimals, about a third of a second (totals are summed from exact milliseconds). */
+export const hoursOf = (ms: number): number => Math.round(ms / 360) / 10_000;
 
 export interface InstallationState {
   item: InstallationItem;
