@@ -46,6 +46,9 @@ const REQUIRED_SHAPES = [
   // state and continues again, and the run that ends the case (tests/workflow/longLivedCase.test.ts)
   'continued-as-new-first-run', 'continued-as-new-second-run', 'continued-as-new-last-run',
   'registration-continued-as-new-first-run', 'registration-continued-as-new-second-run', 'registration-continued-as-new-last-run',
+  // care plans (tests/workflow/carePlan.test.ts): the visit cycle with an installation, a change of plan, continued runs
+  'care-plan-visit-cycle', 'care-plan-changed',
+  'care-plan-continued-as-new-first-run', 'care-plan-continued-as-new-second-run', 'care-plan-continued-as-new-last-run',
 ];
 
 type History = temporal.api.history.v1.IHistory;

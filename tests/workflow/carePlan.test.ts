@@ -10,7 +10,7 @@
 import type { CarePlanIntake } from '../../src/domain/carePlan';
 import { visitIdOf } from '../../src/domain/carePlan';
 import { type CarePlanCase, type CarePlanTestBed, DAY, HOUR, MINUTE, rejection, startCarePlanTestBed, WEEK } from './carePlanTestBed';
-import { writeHistoryFile } from './support';
+import { writeCaseHistories } from './caseTestBed';
 
 const ELDERCARE = 'eldercare-company';
 const NEIGHBOURS = 'neighbourhood-carers';
@@ -32,11 +32,9 @@ function grandmaZhang(now: number, extra: Partial<CarePlanIntake> = {}): CarePla
   };
 }
 
+/** With RECORD_HISTORIES=1, the plan's histories (first, second and last run when it continued) go to tests/replay/histories. */
 async function recordHistoryIfAsked(name: string, c: CarePlanCase): Promise<void> {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const runs = await c.runs();
-  const last = runs.at(-1)!;
-  await writeHistoryFile(name, await bed.env.client.workflow.getHandle(c.handle.workflowId, last.runId).fetchHistory());
+  if (process.env.RECORD_HISTORIES === '1') await writeCaseHistories(bed.env, name, c.handle.workflowId);
 }
 
 /** Every event the read model got, numbered 1..n without gaps or repeats (across runs too). */
@@ -176,6 +174,28 @@ describe('a care plan', () => {
     expect(state.status).toBe('ended');
     await c.result();
     await recordHistoryIfAsked('care-plan-changed', c);
+  });
+
+  it('continued as new every few visits, it keeps its visits, hours and numbering', async () => {
+    const c = await bed.open((now) => grandmaZhang(now), { continueAsNewAfterEvents: 100 });
+    const w = c.world;
+    for (let n = 1; n <= 6; n++) {
+      const v = await w.scheduledVisit(visitIdOf(n));
+      await bed.advanceTo(Date.parse(v.dueAt));
+      await w.scheduledVisit(visitIdOf(n + 1));
+      await c.checkIn(v.visitId, ELDERCARE);
+      await bed.advance(HOUR);
+      await c.checkOut(v.visitId, ELDERCARE);
+    }
+    const state = await c.end('test over');
+    expect(state).toMatchObject({ status: 'ended', visits: { completed: 6, cancelled: 1 } });
+    expect(state.hoursTotal).toBeCloseTo(6, 3);
+    await c.result();
+    const runs = await c.runs();
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expectContiguousTimeline(c);
+    expect([...w.visits.values()].map((v) => v.status)).toEqual([...Array(6).fill('completed'), 'cancelled']);
+    await recordHistoryIfAsked('care-plan-continued-as-new', c);
   });
 
   it('ended before its first visit came due: cancelled', async () => {
