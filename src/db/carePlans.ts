@@ -71,8 +71,8 @@ export async function listPlanVisits(
   const where = ['case_id = $1'];
   if (opts.status) { values.push(opts.status); where.push(`status = $${values.length}`); }
   if (opts.before) {
-    values.push(opts.before.dueAt, Number(opts.before.visitNo));
-    where.push(`(due_at, visit_no) < ($${values.length - 1}::timestamptz, $${values.length}::int)`);
+    values.push(opts.before.dueAt, opts.before.visitNo);
+    where.push(`(due_at, visit_no) < ($${values.length - 1}::timestamptz, $${values.length}::bigint)`);
   }
   values.push(opts.limit + 1);
   const { rows } = await pool.query(
@@ -90,8 +90,8 @@ export async function listPartnerVisits(
   const values: unknown[] = [partnerId, opts.from, opts.to];
   let keyset = '';
   if (opts.after) {
-    values.push(opts.after.dueAt, opts.after.caseId, Number(opts.after.visitNo));
-    keyset = `AND (v.due_at, v.case_id, v.visit_no) > ($4::timestamptz, $5, $6::int)`;
+    values.push(opts.after.dueAt, opts.after.caseId, opts.after.visitNo);
+    keyset = `AND (v.due_at, v.case_id, v.visit_no) > ($4::timestamptz, $5, $6::bigint)`;
   }
   values.push(opts.limit + 1);
   const { rows } = await pool.query(

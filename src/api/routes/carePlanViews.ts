@@ -30,8 +30,8 @@ export function carePlanReadRoutes(
     responses: { 200: { description: 'a page of visits', schema: z.object({ items: z.array(VisitView), nextCursor: z.string().nullable() }) }, 404: { description: 'unknown plan' } },
     handler: async ({ params, query, principal }) => {
       await authorisedState(params.id, principal);
-      const before = decodeCursor(query.cursor, ['dueAt', 'visitNo'] as const);
-      if (before === 'invalid' || (before && (Number.isNaN(Date.parse(before.dueAt)) || !/^\d+$/.test(before.visitNo)))) throw invalidCursor();
+      const before = decodeCursor(query.cursor, { dueAt: 'instant', visitNo: 'bigint' });
+      if (before === 'invalid') throw invalidCursor();
       const { items, cursor } = await listPlanVisits(pool, params.id, { limit: query.limit, before, status: query.status });
       return { status: 200, body: { items: items.map(visitView), nextCursor: cursor ? encodeCursor({ ...cursor }) : null } };
     },
@@ -43,8 +43,8 @@ export function carePlanReadRoutes(
     query: RosterQuery,
     responses: { 200: { description: 'the roster', schema: z.object({ items: z.array(VisitView.extend({ planId: z.string(), resident: z.unknown(), planStatus: z.string().nullable() })), nextCursor: z.string().nullable() }) } },
     handler: async ({ query, principal }) => {
-      const after = decodeCursor(query.cursor, ['dueAt', 'caseId', 'visitNo'] as const);
-      if (after === 'invalid' || (after && (Number.isNaN(Date.parse(after.dueAt)) || !/^\d+$/.test(after.visitNo)))) throw invalidCursor();
+      const after = decodeCursor(query.cursor, { dueAt: 'instant', caseId: 'text', visitNo: 'bigint' });
+      if (after === 'invalid') throw invalidCursor();
       const from = query.from ?? new Date(Date.now() - 7 * DAY).toISOString();
       const to = query.to ?? new Date(Date.now() + 30 * DAY).toISOString();
       const { items, cursor } = await listPartnerVisits(pool, principal.partnerId!, { from, to, limit: query.limit, after });
