@@ -171,6 +171,19 @@ async function partnerNames(pool: Pool, ids: string[]): Promise<Map<string, stri
   return new Map(rows.map((r) => [r.id, r.name]));
 }
 
+/**
+ * Who may see a plan, from the read model: its community, its current partner, and whether
+ * `partnerId` has any visit on it (a former partner still sees the visits it served).
+ */
+export async function carePlanAccess(pool: Pool, caseId: string, partnerId: string | null): Promise<{ community: string; partnerId: string; servedBy: boolean } | null> {
+  const { rows } = await pool.query<{ community: string; partner_id: string; served_by: boolean }>(
+    `SELECT c.community, c.partner_id,
+       $2::text IS NOT NULL AND EXISTS (SELECT 1 FROM care_plan_visits v WHERE v.case_id = c.id AND v.partner_id = $2) AS served_by
+     FROM cases c WHERE c.id = $1 AND c.type = 'care_plan'`, [caseId, partnerId]);
+  const r = rows[0];
+  return r ? { community: r.community, partnerId: r.partner_id, servedBy: r.served_by } : null;
+}
+
 /** The status of each linked service request (installations), from the read model. */
 export async function caseStatuses(pool: Pool, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();

@@ -1,8 +1,9 @@
 /** Read views of care plans: one plan's visits, a partner's roster, the care-hours report (all from the read model). */
-import { careHoursReport, listPartnerVisits, listPlanVisits, type VisitRow } from '../../db/carePlans';
+import { carePlanAccess, careHoursReport, listPartnerVisits, listPlanVisits, type VisitRow } from '../../db/carePlans';
 import { decodeCursor, encodeCursor } from '../../db/cursor';
 import type { CarePlanState } from '../../domain/carePlan';
-import type { Principal } from '../auth';
+import { inCommunityScope, type Principal } from '../auth';
+import { forbidden } from '../problem';
 import { CareHoursQuery, CareHoursReport, PlanParams, RosterQuery, VisitListQuery, VisitView } from '../carePlanSchemas';
 import type { ApiDeps } from '../deps';
 import type { ApiRoutes } from '../routing';
@@ -29,7 +30,13 @@ export function carePlanReadRoutes(
     params: PlanParams, query: VisitListQuery,
     responses: { 200: { description: 'a page of visits', schema: z.object({ items: z.array(VisitView), nextCursor: z.string().nullable() }) }, 404: { description: 'unknown plan' } },
     handler: async ({ params, query, principal }) => {
-      await authorisedState(params.id, principal);
+      // From the read model when it knows the plan (one indexed read, no workflow query per page); else as GET does.
+      const access = await carePlanAccess(pool, params.id, principal.partnerId);
+      if (!access) await authorisedState(params.id, principal);
+      else {
+        if (principal.role === 'partner' && access.partnerId !== principal.partnerId && !access.servedBy) throw forbidden('this care plan is not served by your organisation');
+        if (!inCommunityScope(principal, access.community)) throw forbidden('this care plan is outside the communities of your key');
+      }
       const before = decodeCursor(query.cursor, { dueAt: 'instant', visitNo: 'bigint' });
       if (before === 'invalid') throw invalidCursor();
       const { items, cursor } = await listPlanVisits(pool, params.id, { limit: query.limit, before, status: query.status });
