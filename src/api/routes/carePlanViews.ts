@@ -45,7 +45,7 @@ export function carePlanReadRoutes(
   });
 
   routes.add({
-    method: 'get', path: '/v1/partners/me/visits', tag: 'partners', roles: ['partner'], operationId: 'listMyCareVisits',
+    method: 'get', path: '/v1/partners/me/visits', tag: 'partners', roles: ['partner'], operationId: 'listMyCareVisits', personalData: true,
     summary: "The calling partner's care visits due in [from, to), soonest first (the resident's contact details while a visit is open)",
     query: RosterQuery,
     responses: { 200: { description: 'the roster', schema: z.object({ items: z.array(VisitView.extend({ planId: z.string(), resident: z.unknown(), planStatus: z.string().nullable() })), nextCursor: z.string().nullable() }) } },

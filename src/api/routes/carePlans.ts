@@ -92,7 +92,7 @@ export function carePlanRoutes(routes: ApiRoutes, deps: ApiDeps): void {
   });
 
   routes.add({
-    method: 'get', path: '/v1/care-plans/:id', tag: 'care plans', roles: ['admin', 'supervisor', 'staff', 'partner'], operationId: 'getCarePlan',
+    method: 'get', path: '/v1/care-plans/:id', tag: 'care plans', roles: ['admin', 'supervisor', 'staff', 'partner'], operationId: 'getCarePlan', personalData: true,
     summary: 'A care plan, live: next visit, visit counts, hours, installations, escalation',
     params: PlanParams,
     responses: { 200: { description: 'the plan', schema: CarePlanView }, 404: { description: 'unknown plan' } },
