@@ -12,6 +12,7 @@ import { recordCaseEventBatch } from '../db/readModel';
 import { countStoredBatch, countWebhookAttempt, webhookOutcomeOf } from './domainMetrics';
 import { type EscalationNotice, notifyEscalationContacts } from './escalationWebhooks';
 import { refuseUnstorableBatch } from './readModelData';
+import { type CareVisitBatch, recordCareVisits, resolveInstallationSla } from './carePlans';
 import { type PartnerSelectionCriteria, selectBestPartner } from './partnerMatching';
 import { type CertificateRequest, issueCertificateNumber, type ReviewerCriteria, selectDepartmentReviewer } from './registration';
 import { orderLinkOfDelivery } from './orderLinks';
@@ -74,6 +75,14 @@ export function createActivities(deps: ActivityDeps) {
     async issueCertificateNumber(request: CertificateRequest) {
       return issueCertificateNumber(deps.pool, request);
     },
+    /** Upsert a care plan's visits (idempotent by plan + visit, newest revision wins). */
+    async recordCareVisits(batch: CareVisitBatch): Promise<void> {
+      await recordCareVisits(deps.pool, batch);
+    },
+    /** The SLA a care plan's installation request starts with. */
+    async resolveInstallationSla() {
+      return resolveInstallationSla(deps.pool);
+    },
   };
 }
 
@@ -81,4 +90,5 @@ export type CaseActivities = ReturnType<typeof createActivities>;
 export type { PartnerCandidate, PartnerSelectionCriteria } from './partnerMatching';
 export type { WebhookDelivery, WebhookResult } from './webhooks';
 export type { EscalationNotice, EscalationNoticeResult } from './escalationWebhooks';
+export type { CareVisitBatch } from './carePlans';
 export type { CertificateRequest, DepartmentReviewer, IssuedCertificate, ReviewerCriteria } from './registration';

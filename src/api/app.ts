@@ -18,6 +18,7 @@ import { HttpProblem, problemMiddleware, sendProblem, unavailable } from './prob
 import { apiKeyRoutes } from './routes/apiKeys';
 import { auditRoutes } from './routes/audit';
 import { calendarRoutes } from './routes/calendars';
+import { carePlanRoutes } from './routes/carePlans';
 import { caseRoutes } from './routes/cases';
 import { codecCors, codecRoutes } from './routes/codec';
 import { escalationContactRoutes } from './routes/escalationContacts';
@@ -61,6 +62,7 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   escalationRoutes(routes, deps);
   serviceRequestRoutes(routes, deps);
   registrationRoutes(routes, deps);
+  carePlanRoutes(routes, deps);
   caseRoutes(routes, deps);
   supervisionRoutes(routes, deps);
   codecRoutes(routes, deps);

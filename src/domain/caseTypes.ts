@@ -11,6 +11,7 @@ import {
 import {
   SERVICE_REQUEST_STATUSES, type ServiceRequestState, type ServiceRequestStatus, type ServiceRequestWorkflowInput,
 } from './serviceRequest';
+import { CARE_PLAN_STATUSES, type CarePlanState, type CarePlanStatus, type CarePlanWorkflowInput } from './carePlan';
 import { type CaseType, CATEGORIES } from './vocabulary';
 
 /** What the registry holds for one case type (the shape every entry satisfies). */
@@ -104,6 +105,26 @@ export const CASE_TYPE_DEFS = {
       byCategoryAndUrgency: false,
     },
   }),
+  care_plan: defineCaseType<CarePlanStatus, 'check_in' | 'check_out' | 'cancel_visit' | 'change' | 'pause' | 'resume' | 'end' | 'acknowledge'>({
+    workflowType: 'carePlan',
+    workflowIdPrefix: 'care-plan',
+    statuses: CARE_PLAN_STATUSES,
+    // `cancelled`: ended before any visit happened or was missed
+    terminal: ['ended', 'cancelled'],
+    actions: {
+      active: ['check_in', 'check_out', 'cancel_visit', 'change', 'pause', 'end', 'acknowledge'],
+      // a visit in progress when the plan was paused can still be checked out
+      paused: ['check_out', 'change', 'resume', 'end', 'acknowledge'],
+      ended: [],
+      cancelled: [],
+    },
+    // a plan has services (several), not one category
+    categories: [],
+    // check_in: the soonest scheduled visit is missed then; escalation: a missed visit nobody has taken on yet
+    deadlineKinds: ['check_in', 'escalation'],
+    // a plan carries its own schedule instead of an SLA policy
+    sla: { durations: [], counts: [], byCategoryAndUrgency: false },
+  }),
 } satisfies Record<CaseType, CaseTypeDef>;
 
 export type CaseTypeDefs = typeof CASE_TYPE_DEFS;
@@ -146,9 +167,11 @@ export const ALL_SLA_COUNTS = union((d) => d.sla.counts);
 export interface CaseWorkflowInputs {
   service_request: ServiceRequestWorkflowInput;
   registration: RegistrationWorkflowInput;
+  care_plan: CarePlanWorkflowInput;
 }
 export interface CaseStates {
   service_request: ServiceRequestState;
   registration: RegistrationState;
+  care_plan: CarePlanState;
 }
 export type CaseWorkflow<T extends CaseType> = (input: CaseWorkflowInputs[T]) => Promise<CaseStates[T]>;

@@ -31,5 +31,5 @@ export type Institution = (typeof INSTITUTIONS)[number];
 export const ROLES = ['admin', 'supervisor', 'staff', 'partner'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const CASE_TYPES = ['service_request', 'registration'] as const;
+export const CASE_TYPES = ['service_request', 'registration', 'care_plan'] as const;
 export type CaseType = (typeof CASE_TYPES)[number];

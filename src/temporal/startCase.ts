@@ -4,6 +4,7 @@
  * id from the registry, the typed search attributes of the case's first row).
  */
 import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
+import { carePlanSnapshot, initialCarePlanMemory, initialCarePlanState } from '../domain/carePlan';
 import type { CaseSnapshot } from '../domain/caseEvents';
 import { CASE_TYPE_DEFS, type CaseWorkflow, type CaseWorkflowInputs, caseWorkflowId } from '../domain/caseTypes';
 import { initialRegistrationState, registrationSnapshot } from '../domain/registration';
@@ -15,6 +16,7 @@ import type { CaseType } from '../domain/vocabulary';
 const FIRST_ROW = {
   service_request: (i) => serviceRequestSnapshot(initialServiceRequestState(i), initialServiceRequestMemory(), caseWorkflowId('service_request', i.caseId)),
   registration: (i) => registrationSnapshot(initialRegistrationState(i), caseWorkflowId('registration', i.caseId)),
+  care_plan: (i) => carePlanSnapshot(initialCarePlanState(i), initialCarePlanMemory(i), caseWorkflowId('care_plan', i.caseId)),
 } satisfies { [T in CaseType]: (input: CaseWorkflowInputs[T]) => CaseSnapshot };
 
 /** What a caller may add: the task queue, and the intake's id policies and memo. */

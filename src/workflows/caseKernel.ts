@@ -50,6 +50,12 @@ export interface CaseBehaviour {
   work(): Promise<boolean>;
   /** The soonest open deadline, or null when the case waits on people alone. */
   nextDeadline(): Deadline | null;
+  /**
+   * The type's own read-model rows (care plans: their visits), written at every quiet point
+   * before the queued webhooks go out and the timeline is written, also after the case ends
+   * and before it continues as new. What it writes must wake the loop when it changes.
+   */
+  writeReadModel?(): Promise<void>;
 }
 
 export class CaseKernel<T extends CaseType, S extends { id: string; status: StatusOf<T> }, M> {
@@ -65,6 +71,7 @@ export class CaseKernel<T extends CaseType, S extends { id: string; status: Stat
   private readonly deliver: ReturnType<typeof partnerNotifier>;
   private readonly run: number;
   private loggedStatus: string;
+  private writeOwnReadModel: () => Promise<void> = async () => undefined;
 
   /** In a continued run, state and memory come from the run before (use `kernel.state`, not the fresh one passed in). */
   constructor(private readonly setup: CaseSetup<T, S, M>) {
@@ -124,6 +131,7 @@ export class CaseKernel<T extends CaseType, S extends { id: string; status: Stat
 
   /** Send the queued notifications, one at a time (a partner sees its order before its withdrawal), then write the timeline. */
   private async settle(): Promise<void> {
+    await this.writeOwnReadModel();
     while (this.notifications.length > 0) await this.deliver(this.notifications.shift()!);
     await this.recorder.flush();
     this.logStatusChange();
@@ -139,6 +147,7 @@ export class CaseKernel<T extends CaseType, S extends { id: string; status: Stat
 
   /** The main loop; returns the final state once the case has ended (or continues as new). */
   async runUntilFinished(behaviour: CaseBehaviour): Promise<S> {
+    if (behaviour.writeReadModel) this.writeOwnReadModel = () => behaviour.writeReadModel!();
     if (!this.resumed) log.info('case opened', { caseId: this.caseId, caseType: this.setup.type, status: this.state.status });
     else log.info('case continued as new', { caseId: this.caseId, caseType: this.setup.type, run: this.run, seq: this.recorder.seq });
     for (;;) {

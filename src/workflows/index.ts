@@ -1,2 +1,3 @@
 export { serviceRequest } from './serviceRequest';
 export { registration } from './registration';
+export { carePlan } from './carePlan';

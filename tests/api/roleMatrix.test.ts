@@ -40,6 +40,10 @@ interface Fixtures {
   regIn: string;
   /** An open registration in communityOut, linked to `otherLinked`. */
   regOut: string;
+  /** A care plan in communityIn served by orderPartner, ended before its first visit (every action on it is a 409). */
+  planIn: string;
+  /** An active care plan in communityOut served by otherOrderPartner. */
+  planOut: string;
 }
 
 interface Probe { path: string; body?: unknown }
@@ -110,6 +114,29 @@ function communityList(path: string, roles: readonly Role[]): Entry {
 }
 
 const STAFF = ['staff', 'supervisor'] as const;
+
+const carePlan = (community: string, partnerId: string) => ({
+  resident: resident(community), partnerId, services: ['health_monitoring'],
+  schedule: { firstVisitAt: new Date(Date.now() + 86_400_000).toISOString(), every: 'P7D', visitLength: 'PT1H', lateAfter: 'PT30M', missedAfter: 'PT4H' },
+});
+
+/** A care-plan action: junk body for the role check, a real one on planIn (ended: 409) and planOut (not ours: 403). */
+function carePlanAction(path: (plan: string) => string, roles: readonly Role[], body: unknown): Entry {
+  return {
+    roles,
+    probe: (f) => ({ path: path(f.planIn), body: JUNK }),
+    scope: {
+      roles: roles.filter((r) => r !== 'admin'),
+      inside: (f) => ({ path: path(f.planIn), body }),
+      outside: (f) => ({ path: path(f.planOut), body }),
+    },
+  };
+}
+const planRead = (path: (plan: string) => string): Entry => ({
+  roles: ['admin', 'supervisor', 'staff', 'partner'],
+  probe: (f) => ({ path: path(f.planIn) }),
+  scope: { roles: ['supervisor', 'staff', 'partner'], inside: (f) => ({ path: path(f.planIn) }), outside: (f) => ({ path: path(f.planOut) }) },
+});
 
 /**
  * The policy. Adding a route? Add its line here: `'METHOD /path/:param': { roles, probe, scope? }`
@@ -224,6 +251,25 @@ const MATRIX: Record<string, Entry> = {
   'POST /v1/registrations/:id/cancel': registrationAction('cancel', STAFF, { reason: '申请人撤回' }),
   'POST /v1/registrations/:id/escalation/acknowledge': registrationAction('escalation/acknowledge', STAFF, { note: '我来处理' }),
 
+  'POST /v1/care-plans': {
+    roles: STAFF,
+    probe: () => ({ path: '/v1/care-plans', body: JUNK }),
+    scope: { roles: STAFF, inside: (f) => ({ path: '/v1/care-plans', body: carePlan(f.communityIn, f.orderPartner.id) }), outside: (f) => ({ path: '/v1/care-plans', body: carePlan(f.communityOut, f.orderPartner.id) }) },
+  },
+  'GET /v1/care-plans/:id': planRead((p) => `/v1/care-plans/${p}`),
+  'GET /v1/care-plans/:id/visits': planRead((p) => `/v1/care-plans/${p}/visits`),
+  'PATCH /v1/care-plans/:id': carePlanAction((p) => `/v1/care-plans/${p}`, STAFF, { services: ['daily_care'] }),
+  'POST /v1/care-plans/:id/pause': carePlanAction((p) => `/v1/care-plans/${p}/pause`, STAFF, { reason: '住院' }),
+  'POST /v1/care-plans/:id/resume': carePlanAction((p) => `/v1/care-plans/${p}/resume`, STAFF, {}),
+  'POST /v1/care-plans/:id/end': carePlanAction((p) => `/v1/care-plans/${p}/end`, STAFF, { reason: '搬家' }),
+  'POST /v1/care-plans/:id/escalation/acknowledge': carePlanAction((p) => `/v1/care-plans/${p}/escalation/acknowledge`, STAFF, { note: '已联系' }),
+  'POST /v1/care-plans/:id/visits/:visitId/cancel': carePlanAction((p) => `/v1/care-plans/${p}/visits/visit-1/cancel`, STAFF, { reason: '住院' }),
+  'POST /v1/care-plans/:id/visits/:visitId/check-in': carePlanAction((p) => `/v1/care-plans/${p}/visits/visit-1/check-in`, ['partner'], { carer: '李护工' }),
+  'POST /v1/care-plans/:id/visits/:visitId/check-out': carePlanAction((p) => `/v1/care-plans/${p}/visits/visit-1/check-out`, ['partner'], { services: ['health_monitoring'] }),
+  // Always the caller's own visits: there is no other partner's roster to ask for.
+  'GET /v1/partners/me/visits': { roles: ['partner'], probe: () => ({ path: '/v1/partners/me/visits' }) },
+  'GET /v1/reports/care-hours': communityList('/v1/reports/care-hours', ['admin', 'supervisor']),
+
   'GET /v1/cases': communityList('/v1/cases', ['admin', 'supervisor', 'staff']),
   'GET /v1/cases/:id/history': {
     roles: ['admin', 'supervisor', 'staff'],
@@ -337,7 +383,19 @@ beforeAll(async () => {
   const withdrawn = await sys.call('POST', `/v1/registrations/${regIn}/cancel`, { key: staff, body: { reason: '申请人撤回' } });
   if (withdrawn.status !== 200) throw new Error(`fixture withdrawal: ${withdrawn.status} ${JSON.stringify(withdrawn.body)}`);
 
-  f = { communityIn, communityOut, orderPartner, otherOrderPartner, linked, otherLinked, caseIn, caseOut, regIn, regOut };
+  const openPlan = async (community: string, partnerId: string) => {
+    const res = await sys.call('POST', '/v1/care-plans', { key: staff, body: carePlan(community, partnerId) });
+    if (res.status !== 201) throw new Error(`fixture care plan: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.id as string;
+  };
+  const [planIn, planOut] = await Promise.all([openPlan(communityIn, orderPartner.id), openPlan(communityOut, otherOrderPartner.id)]);
+  // planIn's first visit scheduled (its row written), then the plan ended: every action on it is a 409.
+  await eventually(async () => (await sys.call('GET', `/v1/care-plans/${planIn}/visits`, { key: staff })).body.items?.length, { what: 'planIn visit-1' });
+  const endedPlan = await sys.call('POST', `/v1/care-plans/${planIn}/end`, { key: staff, body: { reason: '家属自行照护' } });
+  if (endedPlan.status !== 200) throw new Error(`fixture plan end: ${endedPlan.status} ${JSON.stringify(endedPlan.body)}`);
+  await eventually(async () => (await sys.call('GET', `/v1/care-plans/${planIn}/visits`, { key: staff })).body.items?.[0]?.status === 'cancelled', { what: 'planIn visit-1 cancelled' });
+
+  f = { communityIn, communityOut, orderPartner, otherOrderPartner, linked, otherLinked, caseIn, caseOut, regIn, regOut, planIn, planOut };
   sessionExtras = {
     admin: {}, supervisor: {}, staff: {}, orderPartner: { partnerId: orderPartner.id }, linked: { partnerId: linked.id },
     'limited.supervisor': { communities: [communityIn] }, 'limited.staff': { communities: [communityIn] },

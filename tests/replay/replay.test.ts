@@ -49,6 +49,9 @@ const REQUIRED_SHAPES = [
   // working-day clocks, holds and the escalation chain (tests/workflow/slaClocks.test.ts, on 2026 dates)
   'sla-national-day-overdue', 'sla-hold-over-weekend', 'sla-escalation-climbs', 'sla-escalation-acknowledged',
   'sla-snapshot-differs-from-release',
+  // care plans (tests/workflow/carePlan.test.ts): the visit cycle with an installation, a change of plan, continued runs
+  'care-plan-visit-cycle', 'care-plan-changed',
+  'care-plan-continued-as-new-first-run', 'care-plan-continued-as-new-second-run', 'care-plan-continued-as-new-last-run',
 ];
 
 type History = temporal.api.history.v1.IHistory;

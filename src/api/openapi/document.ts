@@ -16,6 +16,7 @@ export const TAGS: Record<string, string> = {
   partners: 'Partner organisations: service providers, departments, linked institutions; a partner key sees its own orders.',
   sla: 'SLA policies: the durations a case gets when it starts, most specific policy first.',
   'service requests': 'Resident requests (民生诉求): intake, dispatch to partners, fulfilment, follow-up, survey.',
+  'care plans': 'Care plans (一人一策): weekly home visits checked in and out by the partner (EVV), late and missed visits, hours, installations.',
   registrations: 'Real-estate registration cases (不动产登记): completeness gate, parallel department reviews, certificate, delivery.',
   supervision: 'Supervisor views: case lists, timelines, open deadlines, summary reports (JSON or CSV).',
   codec: 'Temporal remote payload codec, so the Web UI and the CLI can show decrypted payloads to operators.',
