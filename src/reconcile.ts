@@ -3,6 +3,7 @@
  * outage, or after restoring Postgres from a backup). See docs/supervision.md.
  *
  *   npm run reconcile -- [--dry-run] [--closed-within P7D] [--community <name>] [--task-queue <name>] [--verbose]
+ *   npm run reconcile -- --rebuild-rollups   (only: rebuild the report rollups from `cases`; needs DATABASE_URL only)
  *
  * Exit status: 0 when everything checked is (now) in line, 2 when drift remains or
  * workflows could not be asked, 3 when Postgres refused a case's data (SQLSTATE class 22:
@@ -13,12 +14,13 @@ import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig, requireServices } from './config';
 import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
+import { rebuildReportRollups } from './db/reportRollups';
 import { parseIsoDuration } from './domain/duration';
 import { reconcileReadModel, type ReconcileSummary } from './reconciliation/reconcileReadModel';
 import { payloadCodecFor } from './temporal/codec';
 import { connectClient } from './temporal/connection';
 
-const USAGE = 'usage: npm run reconcile -- [--dry-run] [--closed-within P7D] [--community <name>] [--task-queue <name>] [--verbose]';
+const USAGE = 'usage: npm run reconcile -- [--dry-run] [--closed-within P7D] [--community <name>] [--task-queue <name>] [--verbose] | --rebuild-rollups';
 
 function parseCli(argv: string[]) {
   const { values } = parseArgs({
@@ -29,6 +31,7 @@ function parseCli(argv: string[]) {
       community: { type: 'string' },
       'task-queue': { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      'rebuild-rollups': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -62,6 +65,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const config: Config = loadConfig();
+  if (args['rebuild-rollups']) return rebuildRollups(config);
   const { temporalAddress, databaseUrl } = requireServices(config);
   const pool = createPool(databaseUrl, 4);
   await migrate(pool); // a database restored from an older backup may lag behind the code's schema
@@ -75,6 +79,21 @@ async function main(): Promise<number> {
     return exitStatus(summary, args['dry-run']);
   } finally {
     await connection.close();
+    await pool.end();
+  }
+}
+
+/** The report rollups (migration 070) from the cases table: after a restore, or a hand edit with the trigger off. */
+async function rebuildRollups(config: Config): Promise<number> {
+  if (!config.DATABASE_URL) throw new ConfigError('--rebuild-rollups needs DATABASE_URL');
+  const pool = createPool(config.DATABASE_URL, 2);
+  try {
+    await migrate(pool);
+    const started = Date.now();
+    const { rollupRows, histogramRows } = await rebuildReportRollups(pool);
+    console.log(`rebuilt report rollups: ${rollupRows} rollup rows, ${histogramRows} histogram rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return 0;
+  } finally {
     await pool.end();
   }
 }

@@ -1,0 +1,169 @@
+-- Report rollups (docs/supervision.md "Reports that do not scan"): the all-time summary
+-- (GET /v1/reports/summary without from/to) reads these instead of every case.
+--
+-- Kept up to date by a trigger on `cases`, so every writer (the workflows' batch write,
+-- a resync, the reconciler's rewrite of a closed case, a hand-made fix) moves them in the
+-- same transaction as the row: a changed row subtracts its old contribution and adds its
+-- new one; a repeated write that changes no reported column does nothing.
+--
+-- One row set per grouping of the report (kind = community | partner | category), each
+-- keyed also by community and type, the report's filters. NULL keys (no partner, no
+-- community) are kept as NULL: the unique indexes treat them as one value.
+
+CREATE TABLE report_rollup (
+  kind              text NOT NULL,
+  group_key         text,
+  community         text,
+  type              text NOT NULL,
+  status            text NOT NULL,
+  cases             bigint NOT NULL DEFAULT 0,
+  acknowledged      bigint NOT NULL DEFAULT 0,
+  completed         bigint NOT NULL DEFAULT 0,
+  closed            bigint NOT NULL DEFAULT 0,
+  inside_sla        bigint NOT NULL DEFAULT 0,
+  sla_judged        bigint NOT NULL DEFAULT 0,
+  reopened          bigint NOT NULL DEFAULT 0,
+  service_requests  bigint NOT NULL DEFAULT 0,
+  satisfaction_sum  bigint NOT NULL DEFAULT 0,
+  answered          bigint NOT NULL DEFAULT 0,
+  surveys_due       bigint NOT NULL DEFAULT 0,
+  service_hours     numeric NOT NULL DEFAULT 0,
+  certified         bigint NOT NULL DEFAULT 0,
+  same_day          bigint NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX report_rollup_key ON report_rollup (kind, group_key, community, type, status) NULLS NOT DISTINCT;
+
+-- Durations per fixed bucket (report_bucket below): count and sum, so a bucket's values are
+-- represented by their mean. measure: ack | complete | close (seconds from intake), ttc
+-- (registration acceptance to certificate, seconds).
+CREATE TABLE report_histogram (
+  kind       text NOT NULL,
+  group_key  text,
+  community  text,
+  type       text NOT NULL,
+  measure    text NOT NULL,
+  bucket     integer NOT NULL,
+  n          bigint NOT NULL DEFAULT 0,
+  total      float8 NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX report_histogram_key ON report_histogram (kind, group_key, community, type, measure, bucket) NULLS NOT DISTINCT;
+
+-- Fixed bucket edges: 1 s wide below 64 s, then 32 buckets per power of two (each at most
+-- 1/32 of its lower edge wide). Bucket b >= 64 covers [2^e (1 + s/32), 2^e (1 + (s+1)/32))
+-- with e = 6 + (b - 64) / 32, s = (b - 64) % 32. The report's error bound follows from the
+-- width (docs/supervision.md).
+CREATE FUNCTION report_bucket(v float8) RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE e integer;
+BEGIN
+  IF v < 64 THEN RETURN floor(v)::integer; END IF;
+  e := floor(ln(v) / ln(2))::integer;
+  -- ln() rounding near a power of two
+  IF 2.0 ^ e > v THEN e := e - 1; ELSIF 2.0 ^ (e + 1) <= v THEN e := e + 1; END IF;
+  RETURN 64 + (e - 6) * 32 + least(31, floor((v / 2.0 ^ e - 1) * 32)::integer);
+END $$;
+
+-- The contribution of case rows (sign +1 or -1) to both tables, applied in key order so two
+-- writers touching the same keys lock them in the same order (no deadlock).
+CREATE FUNCTION report_rollup_apply(old_row cases, new_row cases) RETURNS void LANGUAGE sql AS $$
+  INSERT INTO report_rollup AS r (kind, group_key, community, type, status, cases, acknowledged, completed, closed,
+    inside_sla, sla_judged, reopened, service_requests, satisfaction_sum, answered, surveys_due, service_hours, certified, same_day)
+  SELECT k.kind, k.group_key, x.community, x.type, x.status, sum(x.sign),
+    coalesce(sum(x.sign) FILTER (WHERE x.ack_seconds IS NOT NULL), 0),
+    coalesce(sum(x.sign) FILTER (WHERE x.complete_seconds IS NOT NULL), 0),
+    coalesce(sum(x.sign) FILTER (WHERE x.close_seconds IS NOT NULL), 0),
+    coalesce(sum(x.sign) FILTER (WHERE x.complete_seconds IS NOT NULL AND x.within_sla), 0),
+    coalesce(sum(x.sign) FILTER (WHERE x.complete_seconds IS NOT NULL AND x.within_sla IS NOT NULL), 0),
+    coalesce(sum(x.sign) FILTER (WHERE x.type = 'service_request' AND x.reopen_count > 0), 0),
+    coalesce(sum(x.sign) FILTER (WHERE x.type = 'service_request'), 0),
+    coalesce(sum(x.sign * x.satisfaction), 0),
+    coalesce(sum(x.sign) FILTER (WHERE x.satisfaction IS NOT NULL), 0),
+    coalesce(sum(x.sign) FILTER (WHERE x.satisfaction IS NOT NULL OR x.outcome = 'no_response'), 0),
+    coalesce(sum(x.sign * x.hours_spent), 0),
+    coalesce(sum(x.sign) FILTER (WHERE x.same_day IS NOT NULL), 0),
+    coalesce(sum(x.sign) FILTER (WHERE x.same_day), 0)
+  FROM (SELECT -1 AS sign, (old_row).* WHERE (old_row).id IS NOT NULL
+        UNION ALL SELECT 1, (new_row).* WHERE (new_row).id IS NOT NULL) x
+  CROSS JOIN LATERAL (VALUES ('community', x.community), ('partner', x.partner_id), ('category', x.category)) k(kind, group_key)
+  GROUP BY 1, 2, 3, 4, 5
+  ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (kind, group_key, community, type, status) DO UPDATE SET
+    cases = r.cases + EXCLUDED.cases, acknowledged = r.acknowledged + EXCLUDED.acknowledged,
+    completed = r.completed + EXCLUDED.completed, closed = r.closed + EXCLUDED.closed,
+    inside_sla = r.inside_sla + EXCLUDED.inside_sla, sla_judged = r.sla_judged + EXCLUDED.sla_judged,
+    reopened = r.reopened + EXCLUDED.reopened, service_requests = r.service_requests + EXCLUDED.service_requests,
+    satisfaction_sum = r.satisfaction_sum + EXCLUDED.satisfaction_sum, answered = r.answered + EXCLUDED.answered,
+    surveys_due = r.surveys_due + EXCLUDED.surveys_due, service_hours = r.service_hours + EXCLUDED.service_hours,
+    certified = r.certified + EXCLUDED.certified, same_day = r.same_day + EXCLUDED.same_day;
+
+  INSERT INTO report_histogram AS h (kind, group_key, community, type, measure, bucket, n, total)
+  SELECT k.kind, k.group_key, x.community, x.type, m.measure, report_bucket(m.v), sum(x.sign), sum(x.sign * m.v)
+  FROM (SELECT -1 AS sign, (old_row).* WHERE (old_row).id IS NOT NULL
+        UNION ALL SELECT 1, (new_row).* WHERE (new_row).id IS NOT NULL) x
+  CROSS JOIN LATERAL (VALUES ('community', x.community), ('partner', x.partner_id), ('category', x.category)) k(kind, group_key)
+  CROSS JOIN LATERAL (VALUES ('ack', x.ack_seconds), ('complete', x.complete_seconds), ('close', x.close_seconds),
+    ('ttc', x.time_to_certificate_ms / 1000.0::float8)) m(measure, v)
+  WHERE m.v IS NOT NULL
+  GROUP BY 1, 2, 3, 4, 5, 6
+  HAVING sum(x.sign) <> 0 OR sum(x.sign * m.v) <> 0
+  ORDER BY 1, 2, 3, 4, 5, 6
+  ON CONFLICT (kind, group_key, community, type, measure, bucket) DO UPDATE SET
+    n = h.n + EXCLUDED.n, total = h.total + EXCLUDED.total;
+$$;
+
+CREATE FUNCTION report_rollup_on_case() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    PERFORM report_rollup_apply(NULL::cases, NEW);
+  ELSIF TG_OP = 'DELETE' THEN
+    PERFORM report_rollup_apply(OLD, NULL::cases);
+  ELSIF (OLD.type, OLD.status, OLD.community, OLD.partner_id, OLD.category, OLD.ack_seconds, OLD.complete_seconds,
+         OLD.close_seconds, OLD.within_sla, OLD.reopen_count > 0, OLD.satisfaction, OLD.outcome = 'no_response',
+         OLD.hours_spent, OLD.same_day, OLD.time_to_certificate_ms)
+    IS DISTINCT FROM
+        (NEW.type, NEW.status, NEW.community, NEW.partner_id, NEW.category, NEW.ack_seconds, NEW.complete_seconds,
+         NEW.close_seconds, NEW.within_sla, NEW.reopen_count > 0, NEW.satisfaction, NEW.outcome = 'no_response',
+         NEW.hours_spent, NEW.same_day, NEW.time_to_certificate_ms) THEN
+    PERFORM report_rollup_apply(OLD, NEW);
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER cases_report_rollup AFTER INSERT OR UPDATE OR DELETE ON cases
+  FOR EACH ROW EXECUTE FUNCTION report_rollup_on_case();
+
+-- Rebuild both tables from `cases` (npm run reconcile -- --rebuild-rollups; the bench seed).
+-- The caller holds a lock that keeps writers out (src/db/reportRollups.ts).
+CREATE FUNCTION report_rollup_rebuild() RETURNS void LANGUAGE sql AS $$
+  DELETE FROM report_rollup;
+  DELETE FROM report_histogram;
+  INSERT INTO report_rollup (kind, group_key, community, type, status, cases, acknowledged, completed, closed,
+    inside_sla, sla_judged, reopened, service_requests, satisfaction_sum, answered, surveys_due, service_hours, certified, same_day)
+  SELECT k.kind, k.group_key, x.community, x.type, x.status, count(*),
+    count(*) FILTER (WHERE x.ack_seconds IS NOT NULL),
+    count(*) FILTER (WHERE x.complete_seconds IS NOT NULL),
+    count(*) FILTER (WHERE x.close_seconds IS NOT NULL),
+    count(*) FILTER (WHERE x.complete_seconds IS NOT NULL AND x.within_sla),
+    count(*) FILTER (WHERE x.complete_seconds IS NOT NULL AND x.within_sla IS NOT NULL),
+    count(*) FILTER (WHERE x.type = 'service_request' AND x.reopen_count > 0),
+    count(*) FILTER (WHERE x.type = 'service_request'),
+    coalesce(sum(x.satisfaction), 0),
+    count(*) FILTER (WHERE x.satisfaction IS NOT NULL),
+    count(*) FILTER (WHERE x.satisfaction IS NOT NULL OR x.outcome = 'no_response'),
+    coalesce(sum(x.hours_spent), 0),
+    count(*) FILTER (WHERE x.same_day IS NOT NULL),
+    count(*) FILTER (WHERE x.same_day)
+  FROM cases x
+  CROSS JOIN LATERAL (VALUES ('community', x.community), ('partner', x.partner_id), ('category', x.category)) k(kind, group_key)
+  GROUP BY 1, 2, 3, 4, 5;
+
+  INSERT INTO report_histogram (kind, group_key, community, type, measure, bucket, n, total)
+  SELECT k.kind, k.group_key, x.community, x.type, m.measure, report_bucket(m.v), count(*), sum(m.v)
+  FROM cases x
+  CROSS JOIN LATERAL (VALUES ('community', x.community), ('partner', x.partner_id), ('category', x.category)) k(kind, group_key)
+  CROSS JOIN LATERAL (VALUES ('ack', x.ack_seconds), ('complete', x.complete_seconds), ('close', x.close_seconds),
+    ('ttc', x.time_to_certificate_ms / 1000.0::float8)) m(measure, v)
+  WHERE m.v IS NOT NULL
+  GROUP BY 1, 2, 3, 4, 5, 6;
+$$;
+
+SELECT report_rollup_rebuild();
