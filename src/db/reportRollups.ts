@@ -30,7 +30,7 @@ const ROLLUP_SQL = (where: string) => `
   GROUP BY GROUPING SETS ((group_key), ())`;
 
 const HISTOGRAM_SQL = (where: string) => `
-  SELECT group_key AS key, measure, bucket, sum(n)::float8 AS n, sum(total)::float8 AS total
+  SELECT group_key AS key, measure, bucket, sum(n)::int AS n, sum(total)::float8 AS total
   FROM report_histogram ${where}
   GROUP BY group_key, measure, bucket HAVING sum(n) > 0`;
 

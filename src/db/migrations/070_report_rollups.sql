@@ -16,20 +16,20 @@ CREATE TABLE report_rollup (
   community         text,
   type              text NOT NULL,
   status            text NOT NULL,
-  cases             bigint NOT NULL DEFAULT 0,
-  acknowledged      bigint NOT NULL DEFAULT 0,
-  completed         bigint NOT NULL DEFAULT 0,
-  closed            bigint NOT NULL DEFAULT 0,
-  inside_sla        bigint NOT NULL DEFAULT 0,
-  sla_judged        bigint NOT NULL DEFAULT 0,
-  reopened          bigint NOT NULL DEFAULT 0,
-  service_requests  bigint NOT NULL DEFAULT 0,
-  satisfaction_sum  bigint NOT NULL DEFAULT 0,
-  answered          bigint NOT NULL DEFAULT 0,
-  surveys_due       bigint NOT NULL DEFAULT 0,
+  cases             integer NOT NULL DEFAULT 0,
+  acknowledged      integer NOT NULL DEFAULT 0,
+  completed         integer NOT NULL DEFAULT 0,
+  closed            integer NOT NULL DEFAULT 0,
+  inside_sla        integer NOT NULL DEFAULT 0,
+  sla_judged        integer NOT NULL DEFAULT 0,
+  reopened          integer NOT NULL DEFAULT 0,
+  service_requests  integer NOT NULL DEFAULT 0,
+  satisfaction_sum  integer NOT NULL DEFAULT 0,
+  answered          integer NOT NULL DEFAULT 0,
+  surveys_due       integer NOT NULL DEFAULT 0,
   service_hours     numeric NOT NULL DEFAULT 0,
-  certified         bigint NOT NULL DEFAULT 0,
-  same_day          bigint NOT NULL DEFAULT 0
+  certified         integer NOT NULL DEFAULT 0,
+  same_day          integer NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX report_rollup_key ON report_rollup (kind, group_key, community, type, status) NULLS NOT DISTINCT;
 
@@ -43,7 +43,7 @@ CREATE TABLE report_histogram (
   type       text NOT NULL,
   measure    text NOT NULL,
   bucket     integer NOT NULL,
-  n          bigint NOT NULL DEFAULT 0,
+  n          integer NOT NULL DEFAULT 0,
   total      float8 NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX report_histogram_key ON report_histogram (kind, group_key, community, type, measure, bucket) NULLS NOT DISTINCT;
