@@ -5,10 +5,10 @@
  * number of groups and histogram buckets, not the number of cases.
  *
  * Medians and p90s are percentile_cont (linear interpolation between the two nearest
- * ranks) over the histograms, each rank valued at the mean of the durations in its bucket.
- * A bucket is 1 s wide below 64 s and at most 1/32 of its lower edge above, so a figure is
- * off by less than 1 s below 64 s and by less than 1/32 (3.1%) of itself above; exact when
- * no bucket holds two different durations (docs/supervision.md).
+ * ranks) over the histograms, each rank valued at its bucket's lower edge below 64 s
+ * (buckets 1 s wide) and at its bucket's midpoint above (buckets at most 1/32 of their lower
+ * edge wide). So a figure is off by less than 1 s below 64 s (exact for whole seconds) and
+ * by less than 1/64 (1.6%) of itself above (docs/supervision.md).
  */
 import type { Pool } from 'pg';
 import { CASE_STATUSES } from '../domain/supervision';
@@ -30,9 +30,8 @@ const ROLLUP_SQL = (where: string) => `
   GROUP BY GROUPING SETS ((group_key), ())`;
 
 const HISTOGRAM_SQL = (where: string) => `
-  SELECT group_key AS key, measure, bucket, sum(n)::int AS n, sum(total)::float8 AS total
-  FROM report_histogram ${where}
-  GROUP BY group_key, measure, bucket HAVING sum(n) > 0`;
+  SELECT group_key AS key, measure, array_lower(counts, 1) AS lo, array_to_string(counts, ',', '0') AS counts
+  FROM report_histogram ${where}`;
 
 function whereClause(f: SummaryFilter): { sql: string; values: unknown[] } {
   const values: unknown[] = [f.groupBy];
@@ -44,24 +43,50 @@ function whereClause(f: SummaryFilter): { sql: string; values: unknown[] } {
   return { sql: `WHERE ${where.join(' AND ')}`, values };
 }
 
-/** Buckets of one measure, merged over rollup rows: bucket -> [count, sum of durations]. */
-type Histogram = Map<number, [number, number]>;
+/** Buckets below -OFFSET (durations under -64 s: clock errors) count in the lowest, those past 2^32 s in the highest. */
+const OFFSET = 64;
+const SIZE = OFFSET + 64 + 32 * 26;
 
-/** percentile_cont over a histogram, each value taken as its bucket's mean. */
-export function histogramPercentiles(h: Histogram | undefined, ps: number[]): number[] | null {
-  if (!h || h.size === 0) return null;
-  const buckets = [...h.entries()].sort((a, b) => a[0] - b[0]).map(([, [n, total]]) => ({ n, mean: total / n }));
-  const count = buckets.reduce((s, b) => s + b.n, 0);
-  const valueAt = (rank: number) => {
-    let seen = 0;
-    for (const b of buckets) { seen += b.n; if (rank < seen) return b.mean; }
-    return buckets[buckets.length - 1].mean;
-  };
-  return ps.map((p) => {
-    const pos = p * (count - 1);
+/** Counts per bucket of one measure, merged over rollup rows; index = bucket + OFFSET. */
+class Histogram {
+  readonly counts = new Float64Array(SIZE);
+  count = 0;
+  lo = SIZE;
+  hi = -1;
+  add(bucket: number, n: number) {
+    const at = Math.min(SIZE - 1, Math.max(0, bucket + OFFSET));
+    this.counts[at] += n;
+    this.count += n;
+    if (at < this.lo) this.lo = at;
+    if (at > this.hi) this.hi = at;
+  }
+}
+
+/** The value a bucket stands for: its lower edge below 64 s (whole seconds exact), else its midpoint. */
+export function bucketValue(b: number): number {
+  if (b < 64) return b;
+  const e = 6 + Math.floor((b - 64) / 32);
+  const s = (b - 64) % 32;
+  return 2 ** e * (1 + (s + 0.5) / 32);
+}
+
+/** percentile_cont over a histogram, each duration taken as its bucket's value; one pass for all ranks. */
+function histogramPercentiles(h: Histogram | undefined, ps: number[]): number[] | null {
+  if (!h || h.count <= 0) return null;
+  const positions = ps.map((p) => p * (h.count - 1));
+  const ranks = [...new Set(positions.flatMap((pos) => [Math.floor(pos), Math.ceil(pos)]))].sort((a, b) => a - b);
+  const valueOf = new Map<number, number>();
+  let seen = 0;
+  let next = 0;
+  for (let i = h.lo; i <= h.hi && next < ranks.length; i++) {
+    seen += h.counts[i];
+    while (next < ranks.length && ranks[next] < seen) valueOf.set(ranks[next++], bucketValue(i - OFFSET));
+  }
+  const last = bucketValue(h.hi - OFFSET);
+  const at = (rank: number) => valueOf.get(rank) ?? last;
+  return positions.map((pos) => {
     const lo = Math.floor(pos);
-    const low = valueAt(lo);
-    return pos === lo ? low : low + (pos - lo) * (valueAt(lo + 1) - low);
+    return pos === lo ? at(lo) : at(lo) + (pos - lo) * (at(lo + 1) - at(lo));
   });
 }
 
@@ -69,22 +94,36 @@ export async function rollupMeasureRows(pool: Pool, f: SummaryFilter): Promise<M
   const { sql: where, values } = whereClause(f);
   const [measures, histogram] = await Promise.all([
     pool.query<MeasureRow>(ROLLUP_SQL(where), values),
-    pool.query<{ key: string | null; measure: string; bucket: number; n: number; total: number }>(HISTOGRAM_SQL(where), values),
+    pool.query<{ key: string | null; measure: string; lo: number; counts: string }>(HISTOGRAM_SQL(where), values),
   ]);
   // histograms per group and overall, per measure
   const OVERALL = Symbol('overall');
   const byGroup = new Map<string | null | typeof OVERALL, Map<string, Histogram>>();
-  const add = (group: string | null | typeof OVERALL, measure: string, bucket: number, n: number, total: number) => {
+  const target = (group: string | null | typeof OVERALL, measure: string) => {
     let measures = byGroup.get(group);
     if (!measures) byGroup.set(group, (measures = new Map()));
     let h = measures.get(measure);
-    if (!h) measures.set(measure, (h = new Map()));
-    const cur = h.get(bucket);
-    if (cur) { cur[0] += n; cur[1] += total; } else h.set(bucket, [n, total]);
+    if (!h) measures.set(measure, (h = new Histogram()));
+    return h;
   };
   for (const r of histogram.rows) {
-    add(r.key, r.measure, r.bucket, r.n, r.total);
-    add(OVERALL, r.measure, r.bucket, r.n, r.total);
+    const g = target(r.key, r.measure);
+    const o = target(OVERALL, r.measure);
+    // Parsed by hand: no string per element (a few hundred thousand digits per report).
+    const text = r.counts;
+    let bucket = r.lo;
+    let n = 0;
+    let negative = false;
+    for (let i = 0; i <= text.length; i++) {
+      const ch = i < text.length ? text.charCodeAt(i) : 44;
+      if (ch === 44) {
+        if (n !== 0) { const v = negative ? -n : n; g.add(bucket, v); o.add(bucket, v); }
+        bucket++;
+        n = 0;
+        negative = false;
+      } else if (ch === 45) negative = true;
+      else n = n * 10 + (ch - 48);
+    }
   }
   return measures.rows.map((r) => {
     const h = byGroup.get(r.overall ? OVERALL : r.key);

@@ -23,11 +23,11 @@ const t0 = '2021-03-04T01:00:00.000Z';
 const write = (s: CaseSnapshot, seq: number, resync = false) =>
   recordCaseEventBatch(sys.pool, { events: Array.from({ length: seq }, (_, i) => event(i + 1)), snapshot: s, resync });
 
-/** The documented bound: under 1 s below 64 s, under 1/32 of the value above. */
+/** The documented bound: under 1 s below 64 s, under 1/64 of the value above. */
 function expectWithinBound(rollup: number | null, exact: number | null, what: string) {
   if (exact === null) { expect({ what, rollup }).toEqual({ what, rollup: null }); return; }
   expect(rollup).not.toBeNull();
-  const bound = Math.max(1, Math.abs(exact) / 32);
+  const bound = Math.max(1, Math.abs(exact) / 64);
   if (Math.abs(rollup! - exact) > bound) throw new Error(`${what}: rollup ${rollup} vs exact ${exact}, beyond ±${bound}`);
 }
 

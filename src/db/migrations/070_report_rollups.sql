@@ -33,20 +33,20 @@ CREATE TABLE report_rollup (
 );
 CREATE UNIQUE INDEX report_rollup_key ON report_rollup (kind, group_key, community, type, status) NULLS NOT DISTINCT;
 
--- Durations per fixed bucket (report_bucket below): count and sum, so a bucket's values are
--- represented by their mean. measure: ack | complete | close (seconds from intake), ttc
--- (registration acceptance to certificate, seconds).
+-- Durations per fixed bucket (report_bucket below), one array of counts per (grouping,
+-- group, community, type, measure), indexed by bucket (the array's lower bound is its
+-- lowest bucket), so the report reads a few hundred compact rows instead of a row per
+-- bucket. measure: ack | complete | close (seconds from intake), ttc (registration
+-- acceptance to certificate, seconds).
 CREATE TABLE report_histogram (
   kind       text NOT NULL,
   group_key  text,
   community  text,
   type       text NOT NULL,
   measure    text NOT NULL,
-  bucket     integer NOT NULL,
-  n          integer NOT NULL DEFAULT 0,
-  total      float8 NOT NULL DEFAULT 0
+  counts     integer[] NOT NULL
 );
-CREATE UNIQUE INDEX report_histogram_key ON report_histogram (kind, group_key, community, type, measure, bucket) NULLS NOT DISTINCT;
+CREATE UNIQUE INDEX report_histogram_key ON report_histogram (kind, group_key, community, type, measure) NULLS NOT DISTINCT;
 
 -- Fixed bucket edges: 1 s wide below 64 s, then 32 buckets per power of two (each at most
 -- 1/32 of its lower edge wide). Bucket b >= 64 covers [2^e (1 + s/32), 2^e (1 + (s+1)/32))
@@ -61,6 +61,15 @@ BEGIN
   IF 2.0 ^ e > v THEN e := e - 1; ELSIF 2.0 ^ (e + 1) <= v THEN e := e + 1; END IF;
   RETURN 64 + (e - 6) * 32 + least(31, floor((v / 2.0 ^ e - 1) * 32)::integer);
 END $$;
+
+-- Add `delta` to one bucket of one histogram row (creating or widening its array).
+CREATE FUNCTION report_histogram_add(k text, g text, c text, t text, m text, b integer, delta integer) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO report_histogram AS h (kind, group_key, community, type, measure, counts)
+  VALUES (k, g, c, t, m, ('[' || b || ':' || b || ']={' || delta || '}')::integer[])
+  ON CONFLICT (kind, group_key, community, type, measure) DO UPDATE SET
+    counts[b] = coalesce(h.counts[b], 0) + delta;
+$$;
 
 -- The contribution of case rows (sign +1 or -1) to both tables, applied in key order so two
 -- writers touching the same keys lock them in the same order (no deadlock).
@@ -95,19 +104,19 @@ CREATE FUNCTION report_rollup_apply(old_row cases, new_row cases) RETURNS void L
     surveys_due = r.surveys_due + EXCLUDED.surveys_due, service_hours = r.service_hours + EXCLUDED.service_hours,
     certified = r.certified + EXCLUDED.certified, same_day = r.same_day + EXCLUDED.same_day;
 
-  INSERT INTO report_histogram AS h (kind, group_key, community, type, measure, bucket, n, total)
-  SELECT k.kind, k.group_key, x.community, x.type, m.measure, report_bucket(m.v), sum(x.sign), sum(x.sign * m.v)
-  FROM (SELECT -1 AS sign, (old_row).* WHERE (old_row).id IS NOT NULL
-        UNION ALL SELECT 1, (new_row).* WHERE (new_row).id IS NOT NULL) x
-  CROSS JOIN LATERAL (VALUES ('community', x.community), ('partner', x.partner_id), ('category', x.category)) k(kind, group_key)
-  CROSS JOIN LATERAL (VALUES ('ack', x.ack_seconds), ('complete', x.complete_seconds), ('close', x.close_seconds),
-    ('ttc', x.time_to_certificate_ms / 1000.0::float8)) m(measure, v)
-  WHERE m.v IS NOT NULL
-  GROUP BY 1, 2, 3, 4, 5, 6
-  HAVING sum(x.sign) <> 0 OR sum(x.sign * m.v) <> 0
-  ORDER BY 1, 2, 3, 4, 5, 6
-  ON CONFLICT (kind, group_key, community, type, measure, bucket) DO UPDATE SET
-    n = h.n + EXCLUDED.n, total = h.total + EXCLUDED.total;
+  SELECT report_histogram_add(d.kind, d.group_key, d.community, d.type, d.measure, d.bucket, d.delta::integer)
+  FROM (
+    SELECT k.kind, k.group_key, x.community, x.type, m.measure, report_bucket(m.v) AS bucket, sum(x.sign) AS delta
+    FROM (SELECT -1 AS sign, (old_row).* WHERE (old_row).id IS NOT NULL
+          UNION ALL SELECT 1, (new_row).* WHERE (new_row).id IS NOT NULL) x
+    CROSS JOIN LATERAL (VALUES ('community', x.community), ('partner', x.partner_id), ('category', x.category)) k(kind, group_key)
+    CROSS JOIN LATERAL (VALUES ('ack', x.ack_seconds), ('complete', x.complete_seconds), ('close', x.close_seconds),
+      ('ttc', x.time_to_certificate_ms / 1000.0::float8)) m(measure, v)
+    WHERE m.v IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5, 6
+    HAVING sum(x.sign) <> 0
+    ORDER BY 1, 2, 3, 4, 5, 6
+  ) d;
 $$;
 
 CREATE FUNCTION report_rollup_on_case() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -156,14 +165,23 @@ CREATE FUNCTION report_rollup_rebuild() RETURNS void LANGUAGE sql AS $$
   CROSS JOIN LATERAL (VALUES ('community', x.community), ('partner', x.partner_id), ('category', x.category)) k(kind, group_key)
   GROUP BY 1, 2, 3, 4, 5;
 
-  INSERT INTO report_histogram (kind, group_key, community, type, measure, bucket, n, total)
-  SELECT k.kind, k.group_key, x.community, x.type, m.measure, report_bucket(m.v), count(*), sum(m.v)
-  FROM cases x
-  CROSS JOIN LATERAL (VALUES ('community', x.community), ('partner', x.partner_id), ('category', x.category)) k(kind, group_key)
-  CROSS JOIN LATERAL (VALUES ('ack', x.ack_seconds), ('complete', x.complete_seconds), ('close', x.close_seconds),
-    ('ttc', x.time_to_certificate_ms / 1000.0::float8)) m(measure, v)
-  WHERE m.v IS NOT NULL
-  GROUP BY 1, 2, 3, 4, 5, 6;
+  INSERT INTO report_histogram (kind, group_key, community, type, measure, counts)
+  SELECT kind, group_key, community, type, measure,
+    ('[' || lo || ':' || hi || ']=' ||
+      (SELECT array_agg(coalesce((j ->> s::text)::integer, 0) ORDER BY s) FROM generate_series(lo, hi) s)::text)::integer[]
+  FROM (
+  SELECT kind, group_key, community, type, measure, min(bucket) AS lo, max(bucket) AS hi, jsonb_object_agg(bucket, n) AS j
+  FROM (
+    SELECT k.kind, k.group_key, x.community, x.type, m.measure, report_bucket(m.v) AS bucket, count(*)::int AS n
+    FROM cases x
+    CROSS JOIN LATERAL (VALUES ('community', x.community), ('partner', x.partner_id), ('category', x.category)) k(kind, group_key)
+    CROSS JOIN LATERAL (VALUES ('ack', x.ack_seconds), ('complete', x.complete_seconds), ('close', x.close_seconds),
+      ('ttc', x.time_to_certificate_ms / 1000.0::float8)) m(measure, v)
+    WHERE m.v IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5, 6
+  ) b
+  GROUP BY 1, 2, 3, 4, 5
+  ) h;
 $$;
 
 SELECT report_rollup_rebuild();
