@@ -52,15 +52,14 @@ CREATE UNIQUE INDEX report_histogram_key ON report_histogram (kind, group_key, c
 -- 1/32 of its lower edge wide). Bucket b >= 64 covers [2^e (1 + s/32), 2^e (1 + (s+1)/32))
 -- with e = 6 + (b - 64) / 32, s = (b - 64) % 32. The report's error bound follows from the
 -- width (docs/supervision.md).
-CREATE FUNCTION report_bucket(v float8) RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE e integer;
-BEGIN
-  IF v < 64 THEN RETURN floor(v)::integer; END IF;
-  e := floor(ln(v) / ln(2))::integer;
-  -- ln() rounding near a power of two
-  IF 2.0 ^ e > v THEN e := e - 1; ELSIF 2.0 ^ (e + 1) <= v THEN e := e + 1; END IF;
-  RETURN 64 + (e - 6) * 32 + least(31, floor((v / 2.0 ^ e - 1) * 32)::integer);
-END $$;
+-- One SQL expression, so Postgres inlines it (the rebuild calls it for every duration of
+-- every case). With w = floor(log2 v) from ln(), a rounding error near a power of two
+-- yields sub-bucket -1 or 32, which is exactly the neighbouring octave's bucket.
+CREATE FUNCTION report_bucket(v float8) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN v < 64 THEN floor(v)::integer
+    ELSE 64 + (floor(ln(v) / ln(2::float8))::integer - 6) * 32
+      + floor((v / power(2::float8, floor(ln(v) / ln(2::float8))) - 1) * 32)::integer END
+$$;
 
 -- Add `delta` to one bucket of one histogram row (creating or widening its array).
 CREATE FUNCTION report_histogram_add(k text, g text, c text, t text, m text, b integer, delta integer) RETURNS void
