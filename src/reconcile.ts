@@ -7,6 +7,7 @@
  *
  * `--rewrite` replaces the named cases' timelines with their current runs' histories (after
  * a workflow reset: src/reconciliation/rewriteTimeline.ts, docs/deployment.md).
+ *   npm run reconcile -- --rebuild-rollups   (only: rebuild the report rollups from `cases`; needs DATABASE_URL only)
  *
  * Exit status: 0 when everything checked is (now) in line, 2 when drift remains or
  * workflows could not be asked, 3 when Postgres refused a case's data (SQLSTATE class 22:
@@ -20,13 +21,14 @@ import { type Config, ConfigError, loadConfig, requireServices } from './config'
 import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
 import { alignCertificateSequence } from './db/sequences';
+import { rebuildReportRollups } from './db/reportRollups';
 import { parseIsoDuration } from './domain/duration';
 import { reconcileReadModel, type ReconcileSummary } from './reconciliation/reconcileReadModel';
 import { rewriteTimelineFromHistory } from './reconciliation/rewriteTimeline';
 import { payloadCodecFor } from './temporal/codec';
 import { connectClient } from './temporal/connection';
 
-const USAGE = 'usage: npm run reconcile -- [--dry-run] [--closed-within P7D] [--community <name>] [--task-queue <name>] [--verbose]\n       npm run reconcile -- --rewrite <caseId> [--rewrite <caseId> ...]';
+const USAGE = 'usage: npm run reconcile -- [--dry-run] [--closed-within P7D] [--community <name>] [--task-queue <name>] [--verbose]\n       npm run reconcile -- --rewrite <caseId> [--rewrite <caseId> ...]\n       npm run reconcile -- --rebuild-rollups';
 
 function parseCli(argv: string[]) {
   const { values } = parseArgs({
@@ -38,6 +40,7 @@ function parseCli(argv: string[]) {
       'task-queue': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       rewrite: { type: 'string', multiple: true },
+      'rebuild-rollups': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -71,6 +74,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const config: Config = loadConfig();
+  if (args['rebuild-rollups']) return rebuildRollups(config);
   const { temporalAddress, databaseUrl } = requireServices(config);
   const pool = createPool(databaseUrl, 4);
   await migrate(pool); // a database restored from an older backup may lag behind the code's schema
@@ -104,6 +108,21 @@ async function rewriteCases(client: Client, pool: Pool, caseIds: string[]): Prom
   }
   await alignCertificateSequence(pool);
   return failed > 0 ? 2 : 0;
+}
+
+/** The report rollups (migration 070) from the cases table: after a restore, or a hand edit with the trigger off. */
+async function rebuildRollups(config: Config): Promise<number> {
+  if (!config.DATABASE_URL) throw new ConfigError('--rebuild-rollups needs DATABASE_URL');
+  const pool = createPool(config.DATABASE_URL, 2);
+  try {
+    await migrate(pool);
+    const started = Date.now();
+    const { rollupRows, histogramRows } = await rebuildReportRollups(pool);
+    console.log(`rebuilt report rollups: ${rollupRows} rollup rows, ${histogramRows} histogram rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return 0;
+  } finally {
+    await pool.end();
+  }
 }
 
 if (require.main === module) {

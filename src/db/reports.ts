@@ -9,6 +9,7 @@
  */
 import type { Pool } from 'pg';
 import { CASE_STATUSES, type ReportGrouping } from '../domain/supervision';
+import { rollupMeasureRows } from './reportRollups';
 
 export interface SummaryFilter {
   groupBy: ReportGrouping;
@@ -105,8 +106,8 @@ function durationStats(count: number, p: number[] | null): DurationStats {
   return { cases: count, median: p ? maybe(p[0]) : null, p90: p ? maybe(p[1]) : null };
 }
 
-/** One row of the measures statement (column aliases of measuresSql). */
-interface MeasureRow {
+/** One row of the measures statement (column aliases of measuresSql), or its rollup equivalent. */
+export interface MeasureRow {
   overall: boolean;
   key: string | null;
   total: number;
@@ -150,13 +151,31 @@ function measures(r: MeasureRow): SummaryMeasures {
   };
 }
 
-export async function summarize(pool: Pool, f: SummaryFilter): Promise<Summary> {
+/**
+ * Where the measures come from: `rollup` (migration 070, src/db/reportRollups.ts) costs in
+ * proportion to the groups, `cases` sorts every case of the window. `auto` reads the rollups
+ * for an all-time report (no from/to) and the cases for a window.
+ */
+export type SummarySource = 'auto' | 'rollup' | 'cases';
+
+export async function summarize(pool: Pool, f: SummaryFilter, source: SummarySource = 'auto'): Promise<Summary> {
+  const fromRollup = source === 'rollup' || (source === 'auto' && !f.from && !f.to);
+  if (fromRollup && (f.from || f.to)) throw new Error('the report rollups hold all-time measures only');
+  const rows = fromRollup ? await rollupMeasureRows(pool, f) : await caseMeasureRows(pool, f);
+  return summaryOf(pool, f, rows);
+}
+
+async function caseMeasureRows(pool: Pool, f: SummaryFilter): Promise<MeasureRow[]> {
   const { sql: where, values } = whereClause(f);
-  const { rows } = await pool.query<MeasureRow>(measuresSql(GROUP_COLUMN[f.groupBy], where), values);
+  return (await pool.query<MeasureRow>(measuresSql(GROUP_COLUMN[f.groupBy], where), values)).rows;
+}
+
+async function summaryOf(pool: Pool, f: SummaryFilter, rows: MeasureRow[]): Promise<Summary> {
   const labels = f.groupBy === 'partner'
     ? await partnerNames(pool, rows.flatMap((r) => (r.overall || r.key === null ? [] : [r.key])))
     : new Map<string, string>();
-  const groups: SummaryGroup[] = rows.filter((r) => !r.overall).map((r) => ({
+  // A rollup row emptied by later transitions is kept (total 0) but is no group.
+  const groups: SummaryGroup[] = rows.filter((r) => !r.overall && r.total > 0).map((r) => ({
     key: r.key, label: (r.key !== null && labels.get(r.key)) || r.key, ...measures(r),
   }));
   groups.sort((a, b) => b.total - a.total || String(a.key).localeCompare(String(b.key)));
