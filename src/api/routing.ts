@@ -49,7 +49,11 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   body?: ZodType<B>;
   query?: ZodType<Q>;
   params?: ZodType<P>;
-  responses: Record<number, { description: string; schema?: ZodType }>;
+  /**
+   * `content`: the media types this answer comes in when it is not JSON (a page, a CSS file) or,
+   * for an error, not a problem document (Open311 writes its own error array as JSON or XML).
+   */
+  responses: Record<number, { description: string; schema?: ZodType; content?: readonly string[] }>;
   handler: (ctx: HandlerContext<B, Q, P>) => Promise<Reply>;
 }
 
@@ -132,7 +136,14 @@ export class ApiRoutes {
     extend?.(registry);
     for (const spec of this.routes) {
       const responses: Record<string, { description: string; content?: Record<string, { schema: ZodType }> }> = {};
+      const ownMediaTypes = new Set<string>();
       for (const [status, r] of Object.entries(spec.responses)) {
+        if (r.content) {
+          ownMediaTypes.add(status);
+          const schema = r.schema ?? z.string();
+          responses[status] = { description: r.description, content: Object.fromEntries(r.content.map((t) => [t, { schema }])) };
+          continue;
+        }
         // Every error is a problem document, whether or not the route named its shape.
         const schema = r.schema ?? (Number(status) >= 400 ? ProblemSchema : undefined);
         responses[status] = schema ? { description: r.description, content: { 'application/json': { schema } } } : { description: r.description };
@@ -146,7 +157,7 @@ export class ApiRoutes {
         responses[status] = { description, content: { 'application/problem+json': { schema: ProblemSchema } } };
       }
       for (const [status, r] of Object.entries(responses)) {
-        if (Number(status) >= 400 && r.content?.['application/json']) {
+        if (Number(status) >= 400 && !ownMediaTypes.has(status) && r.content?.['application/json']) {
           r.content = { 'application/problem+json': r.content['application/json'] };
         }
       }

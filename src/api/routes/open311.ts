@@ -17,6 +17,7 @@ import * as m from '../../workflows/messages';
 import { createAuthenticator } from '../auth';
 import { queryState } from '../workflowCalls';
 import type { ApiDeps } from '../deps';
+import { z } from '../zod';
 import type { ApiRoutes, Reply } from '../routing';
 import { CreateServiceRequest } from '../schemas';
 
@@ -33,6 +34,10 @@ const UPDATE_STATUS: Record<string, string> = { accepted: 'in_progress', progres
 
 const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 
+/** GeoReport v2 answers in the format the path names; its errors are its own array, not problem documents. */
+const OPEN311_TYPES = ['application/json', 'application/xml'] as const;
+const Open311Errors = z.array(z.object({ code: z.number().int(), description: z.string() })).openapi('Open311Errors');
+
 export function open311Routes(routes: ApiRoutes, { pool, config, temporal }: ApiDeps): void {
   const authenticate = createAuthenticator(pool, config.adminApiKeys, config.API_KEY_CACHE_MS);
   const langOf = (req: Request) => pickLang(req.query.lang, req.header('accept-language'));
@@ -41,7 +46,12 @@ export function open311Routes(routes: ApiRoutes, { pool, config, temporal }: Api
   function add(method: 'get' | 'post', path: string, summary: string, operationId: string, run: (req: Request, res: Response, format: Format) => Promise<Reply>): void {
     routes.add({
       method, path: `${BASE}/${path}`, operationId, tag: 'open311', roles: 'public', summary,
-      responses: { 200: { description: 'JSON or XML as GeoReport v2 writes it' }, 400: { description: 'errors: [{ code, description }]' }, 403: { description: 'POST: no or wrong api_key' }, 404: { description: 'unknown id, format or jurisdiction' } },
+      responses: {
+        200: { description: 'JSON or XML as GeoReport v2 writes it', content: OPEN311_TYPES },
+        400: { description: 'errors: [{ code, description }]', schema: Open311Errors, content: OPEN311_TYPES },
+        403: { description: 'POST: no or wrong api_key', schema: Open311Errors, content: OPEN311_TYPES },
+        404: { description: 'unknown id, format or jurisdiction', schema: Open311Errors, content: OPEN311_TYPES },
+      },
       handler: async ({ req, res }) => {
         const format: Format = req.params.format === 'xml' ? 'xml' : 'json';
         try {

@@ -22,7 +22,8 @@ export const LOCKOUT_WINDOW_MS = 15 * 60_000;
 
 const Login = z.object({ username: z.string().trim().min(1).max(200), password: z.string().min(1).max(1000) }).strict().openapi('Login');
 const SessionView = z.object({
-  user: UserViewSchema.nullable(), csrfToken: z.string().nullable(), expiresAt: z.string().nullable(),
+  // A union, not .nullable(): on a registered schema the generator drops the null (the document said a key's caller had a user).
+  user: z.union([UserViewSchema, z.null()]), csrfToken: z.string().nullable(), expiresAt: z.string().nullable(),
   role: z.enum(ROLES), partnerId: z.string().nullable(), communities: z.array(z.string()).nullable(),
 }).openapi('Session');
 

@@ -55,11 +55,13 @@ export function trackRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): void 
     },
   });
 
+  const HTML = ['text/html'] as const;
+
   routes.add({
     method: 'get', path: '/track', operationId: 'trackForm', tag: 'tracking', roles: 'public',
     summary: 'The page to type a tracking code (HTML); ?code= goes to that case',
     query: z.object({ code: z.string().optional(), lang: z.string().optional() }),
-    responses: { 200: { description: 'HTML form' }, 303: { description: 'to /track/{code}' } },
+    responses: { 200: { description: 'HTML form', content: HTML }, 303: { description: 'to /track/{code}' }, 404: { description: 'HTML form: no case has this code', content: HTML } },
     handler: async ({ req }) => {
       const lang = langOf(req);
       const typed = req.query.code;
@@ -76,7 +78,7 @@ export function trackRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): void 
     method: 'get', path: '/track/:code', operationId: 'trackPage', tag: 'tracking', roles: 'public',
     summary: 'A case by its tracking code as a phone-sized page with a printable receipt and QR code (HTML)',
     query: LangQuery,
-    responses: { 200: { description: 'HTML page' }, 404: { description: 'HTML page: no case has this code' }, 429: { description: 'HTML page: too many look-ups' } },
+    responses: { 200: { description: 'HTML page', content: HTML }, 404: { description: 'HTML page: no case has this code', content: HTML }, 429: { description: 'HTML page: too many look-ups', content: HTML } },
     handler: async ({ req }) => {
       const lang = langOf(req);
       const html = { contentType: 'text/html; charset=utf-8', headers: HTML_HEADERS };
@@ -92,7 +94,7 @@ export function trackRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): void 
   routes.add({
     method: 'get', path: '/track/assets/track.css', operationId: 'trackStylesheet', tag: 'tracking', roles: 'public',
     summary: 'The stylesheet of the tracking pages',
-    responses: { 200: { description: 'CSS' } },
+    responses: { 200: { description: 'CSS', content: ['text/css'] } },
     handler: async () => ({ status: 200, body: TRACK_CSS, contentType: 'text/css; charset=utf-8', headers: { 'Cache-Control': 'public, max-age=3600' } }),
   });
 }

@@ -36,7 +36,7 @@ export const PatchUser = z.object({
   partnerId: z.string().min(1).max(100).nullable().optional(),
   escalationLevel: EscalationLevel.nullable().optional(),
   active: z.boolean().optional(),
-}).strict().openapi('PatchUser');
+}).strict().refine((v) => Object.keys(v).length > 0, 'send at least one field to change').openapi('PatchUser');
 
 export const UserViewSchema = z.object({
   id: z.string(), username: z.string(), displayName: z.string(), role: z.enum(ROLES), partnerId: z.string().nullable(),
