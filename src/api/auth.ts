@@ -10,6 +10,8 @@ export interface Principal {
   partnerId: string | null;
   /** Communities a staff or supervisor key is limited to; null = all. */
   communities: string[] | null;
+  /** The escalation level (1-3) the key or user works at, for GET /v1/escalations?level=mine; absent or null = none. */
+  escalationLevel?: number | null;
 }
 
 export const BOOTSTRAP_ADMIN_KEY_ID = 'bootstrap-admin';
@@ -76,10 +78,10 @@ export function createAuthenticator(pool: Pool, adminKeys: string[], cacheMs = 0
       throw unauthorized('the API key has expired');
     }
     const { rows } = await pool.query<{
-      id: string; role: Role; partner_id: string | null; communities: string[] | null; revoked: boolean; expired: boolean; stale: boolean;
+      id: string; role: Role; partner_id: string | null; communities: string[] | null; escalation_level: number | null; revoked: boolean; expired: boolean; stale: boolean;
       expires_at: Date | null; partner_inactive: boolean;
     }>(
-      `SELECT k.id, k.role, k.partner_id, k.communities, k.revoked_at IS NOT NULL AS revoked, k.expires_at,
+      `SELECT k.id, k.role, k.partner_id, k.communities, k.escalation_level, k.revoked_at IS NOT NULL AS revoked, k.expires_at,
               (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired,
               (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute') AS stale,
               (k.partner_id IS NOT NULL AND coalesce(p.active, false) = false) AS partner_inactive
@@ -97,6 +99,7 @@ export function createAuthenticator(pool: Pool, adminKeys: string[], cacheMs = 0
     const principal: Principal = {
       keyId: key.id, role: key.role, partnerId: key.partner_id,
       communities: key.communities && key.communities.length > 0 ? key.communities : null,
+      escalationLevel: key.escalation_level,
     };
     if (cacheMs > 0) {
       if (cache.size >= KEY_CACHE_MAX) cache.clear();

@@ -51,7 +51,10 @@ export const CreateApiKey = z.object({
   // An empty list once meant "every community": the opposite of what it says. No scope is written by leaving it out.
   communities: z.array(text(200)).min(1, 'name at least one community; leave the field out for no scope').max(200).optional(),
   expiresAt: Instant.optional(),
+  /** The level of the escalation chain the key works at (1 grid, 2 community, 3 street office); staff and supervisor keys only. */
+  escalationLevel: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),
 }).strict().superRefine((v, ctx) => {
+  if (v.escalationLevel !== undefined && v.role !== 'staff' && v.role !== 'supervisor') ctx.addIssue({ code: 'custom', path: ['escalationLevel'], message: 'only staff and supervisor keys carry an escalation level' });
   if (v.role === 'partner' && !v.partnerId) ctx.addIssue({ code: 'custom', path: ['partnerId'], message: 'a partner key needs the partnerId it acts for' });
   if (v.role !== 'partner' && v.partnerId) ctx.addIssue({ code: 'custom', path: ['partnerId'], message: 'only partner keys carry a partnerId' });
   if (v.communities && !['staff', 'supervisor'].includes(v.role)) ctx.addIssue({ code: 'custom', path: ['communities'], message: 'only staff and supervisor keys are limited to communities' });
@@ -60,7 +63,7 @@ export const CreateApiKey = z.object({
 
 export const ApiKeyView = z.object({
   id: z.string(), name: z.string(), role: z.enum(ROLES), partnerId: z.string().nullable(),
-  communities: z.array(z.string()).nullable(), createdAt: z.string(), expiresAt: z.string().nullable(),
+  communities: z.array(z.string()).nullable(), escalationLevel: z.number().int().nullable(), createdAt: z.string(), expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(), lastUsedAt: z.string().nullable(),
 }).openapi('ApiKey');
 export const CreatedApiKey = z.object({ id: z.string(), key: z.string() }).openapi('CreatedApiKey');

@@ -30,7 +30,7 @@ export const newCsrfToken = () => randomBytes(24).toString('base64url');
 
 /** A user acts with the role and scope of its account; `keyId` names the user in the audit log and idempotency keys. */
 export function principalOfUser(u: UserRow): Principal {
-  return { keyId: `user:${u.id}`, role: u.role, partnerId: u.partner_id, communities: u.communities?.length ? u.communities : null };
+  return { keyId: `user:${u.id}`, role: u.role, partnerId: u.partner_id, communities: u.communities?.length ? u.communities : null, escalationLevel: u.escalation_level };
 }
 
 const sessionEnded = () => new HttpProblem(401, 'Unauthorized', 'your session has ended or is not valid; log in again', {}, { 'WWW-Authenticate': 'Bearer realm="gongjian"' });

@@ -33,6 +33,8 @@ export const en: Record<keyof typeof zhCN, string> = {
   'newRequest.title': 'New resident request', 'newRegistration.title': 'New registration (one window)',
   'dashboard.title': 'Dashboard', 'dashboard.escalated': 'Escalated, waiting for assignment', 'dashboard.breaches': 'Breached', 'dashboard.extensions': 'Extension requests',
   'dashboard.deadlines': 'Open deadlines, soonest first', 'dashboard.none': 'Nothing.',
+  'dashboard.escalations': 'Open escalations, highest level and oldest first', 'case.escalation': 'Escalation', 'escalation.level': 'Level {level}',
+  'escalation.open': 'open', 'escalation.acknowledged': 'acknowledged', 'escalation.resolved': 'resolved',
   'reports.title': 'Reports', 'reports.byCategory': 'By category', 'reports.byPartner': 'By partner', 'reports.byCommunity': 'By community',
   'reports.total': 'Cases', 'reports.ackMedian': 'Median time to accept (min)', 'reports.completeMedian': 'Median time to complete (min)',
   'reports.insideSla': 'Share inside SLA', 'reports.reopenRate': 'Reopen rate', 'reports.satisfaction': 'Mean satisfaction', 'reports.overTime': 'Cases opened, last 8 weeks',

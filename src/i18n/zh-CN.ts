@@ -31,6 +31,8 @@ export const zhCN = {
   'newRequest.title': '新建民生诉求', 'newRegistration.title': '新建不动产登记（一窗受理）',
   'dashboard.title': '待办看板', 'dashboard.escalated': '已上报待指派', 'dashboard.breaches': '已超时', 'dashboard.extensions': '延期申请',
   'dashboard.deadlines': '即将到期（按时间先后）', 'dashboard.none': '暂无。',
+  'dashboard.escalations': '督办事项（层级高、时间久的在前）', 'case.escalation': '逐级督办', 'escalation.level': '第{level}级',
+  'escalation.open': '督办中', 'escalation.acknowledged': '已接手', 'escalation.resolved': '已解除',
   'reports.title': '统计报表', 'reports.byCategory': '按类别', 'reports.byPartner': '按共建单位', 'reports.byCommunity': '按社区',
   'reports.total': '案件数', 'reports.ackMedian': '接单用时中位数（分钟）', 'reports.completeMedian': '办结用时中位数（分钟）',
   'reports.insideSla': '时限内完成率', 'reports.reopenRate': '重办率', 'reports.satisfaction': '平均满意度', 'reports.overTime': '近 8 周受理量',

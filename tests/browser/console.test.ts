@@ -20,7 +20,7 @@ let browser: TestBrowser;
 let sim: PartnerSimulator;
 let repairs: { id: string; key: string };
 let staff: { username: string };
-let supervisor: { username: string };
+let supervisor: { id: string; username: string };
 
 beforeAll(async () => {
   sys = await startTestSystem();
@@ -179,6 +179,28 @@ describe('stories', () => {
     await page.locator('canvas').first().waitFor();
     await page.waitForTimeout(600); // charts animate in; only for the screenshot
     await shot(page, 'reports');
+    await ctx.close();
+  });
+
+  it('the supervisor acknowledges an escalation from the case page (处理督办) and it shows acknowledged', async () => {
+    // Nobody serves hardship cases here: escalated at once, an open level-1 escalation.
+    const opened = await sys.call('POST', '/v1/service-requests', { key: await sys.createKey('staff'), body: { resident: { name: '钱奶奶', phone: '13900003333', community: sys.community }, category: 'hardship', description: '独居困难', urgency: 'normal', channel: 'phone' } });
+    const id = opened.body.id as string;
+    await eventually(async () => (await sys.call('GET', `/v1/service-requests/${id}`)).body.escalation, { accept: (e: { level: number } | null) => e?.level === 1, what: 'the escalation' });
+
+    const ctx = await browser.context({ viewport: { width: 1280, height: 900 } });
+    const page = await logIn(ctx, supervisor.username);
+    await page.getByRole('heading', { name: '待办看板' }).waitFor();
+    await page.goto(`${sys.url}/console/#/case/${id}`);
+    await page.getByTestId('escalation').getByText('督办中').waitFor();
+    const form = page.getByTestId('acknowledge');
+    await form.getByLabel('说明').fill('社区书记接手处理');
+    await form.getByRole('button', { name: '处理督办' }).click();
+    await page.getByText('已提交，谢谢！').waitFor();
+    await page.getByTestId('escalation').getByText('已接手').waitFor();
+    expect(await page.getByRole('button', { name: '处理督办' }).count()).toBe(0);
+    const escalation = (await sys.call('GET', `/v1/service-requests/${id}`)).body.escalation;
+    expect(escalation).toMatchObject({ level: 1, acknowledgedBy: `supervisor:user:${supervisor.id}` });
     await ctx.close();
   });
 

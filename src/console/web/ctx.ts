@@ -1,6 +1,6 @@
 /** What every page gets: who is logged in, and how to show a message or go elsewhere. */
 export interface Me {
-  user: { id: string; username: string; displayName: string } | null;
+  user: { id: string; username: string; displayName: string; escalationLevel?: number | null } | null;
   role: 'admin' | 'supervisor' | 'staff' | 'partner';
   partnerId: string | null;
   communities: string[] | null;

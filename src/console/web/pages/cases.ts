@@ -68,7 +68,7 @@ export async function casePage(ctx: Ctx, id: string): Promise<HTMLElement> {
   return h('section', {}, h('h1', {}, `${t('case.title')} `, badge(c.status), c.overdue ? h('span', { className: 'badge s-overdue' }, t('field.overdue')) : null),
     h('dl', { className: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     deadlines.length ? h('ul', { className: 'deadlines' }, deadlines) : null,
-    link, c.isRegistration ? null : staffActions(ctx, c, names),
+    escalationCard(ctx, c), link, c.isRegistration ? null : staffActions(ctx, c, names),
     h('h2', {}, t('case.timeline')), timeline);
 }
 
@@ -114,4 +114,26 @@ function staffActions(ctx: Ctx, c: any, names: Map<string, { id: string; name: s
     parts.push(f);
   }
   return parts.length ? h('section', { className: 'card' }, h('h2', {}, t('case.actions')), box, ...parts) : null;
+}
+
+/** 逐级督办: the case's escalation, and for staff and supervisors the 处理督办 action while it is open. */
+function escalationCard(ctx: Ctx, c: any): HTMLElement | null {
+  const e = c.escalation as { level: number; reason: string; since: string; acknowledgedBy?: string; acknowledgedAt?: string } | null | undefined;
+  if (!e) return null;
+  const acknowledged = Boolean(e.acknowledgedAt);
+  const state = h('p', { 'data-testid': 'escalation' }, `${t('escalation.level', { level: e.level })} · ${t(acknowledged ? 'escalation.acknowledged' : 'escalation.open')} · ${fmtTime(e.since, currentLocale())}`);
+  if (acknowledged || !(ctx.me.role === 'staff' || ctx.me.role === 'supervisor')) return h('section', { className: 'card' }, h('h2', {}, t('case.escalation')), state);
+  const box = h('div', { 'aria-live': 'polite' });
+  const note = h('textarea', { name: 'note', required: true });
+  const f = h('form', { className: 'inline', 'data-testid': 'acknowledge' }, field(t('field.note'), note), h('button', { type: 'submit', className: 'primary' }, t('action.acknowledge')));
+  const kind = c.isRegistration ? 'registrations' : 'service-requests';
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void withMessage(box, async () => {
+      await api('POST', `/v1/${kind}/${encodeURIComponent(c.id)}/escalation/acknowledge`, { note: note.value });
+      setTimeout(() => ctx.go(`#/case/${c.id}?t=${Date.now()}`), 600);
+      return t('order.done');
+    });
+  });
+  return h('section', { className: 'card' }, h('h2', {}, t('case.escalation')), state, box, f);
 }

@@ -7,15 +7,19 @@ import { partners, withMessage } from './common';
 
 interface CaseRow { id: string; type: string; status: string; category: string | null; community: string | null; createdAt: string }
 interface Deadline { caseId: string; caseType?: string; kind: string; dueAt: string; breached: boolean; community?: string }
+interface Escalation { caseId: string; caseType: string; community: string | null; reason: string; level: number; since: string }
 interface Extension { caseId: string; community: string | null; partnerId: string | null; category: string | null; extraTime: string; reason: string; requestedAt: string }
 
 export async function dashboardPage(ctx: Ctx): Promise<HTMLElement> {
   const loc = currentLocale();
-  const [names, escalated, deadlines, extensions] = await Promise.all([
+  // Filtered to the user's own level of the chain when it has one (level=mine); highest level and oldest first.
+  const mine = ctx.me.user?.escalationLevel ? '&level=mine' : '';
+  const [names, escalated, deadlines, extensions, escalations] = await Promise.all([
     partners(),
     api<{ items: CaseRow[] }>('GET', '/v1/cases?status=escalated&limit=100'),
     api<{ items: Deadline[] }>('GET', '/v1/timeouts?within=PT24H&limit=200'),
     api<{ items: Extension[] }>('GET', '/v1/extension-requests?limit=100'),
+    api<{ items: Escalation[] }>('GET', `/v1/escalations?status=open&limit=100${mine}`),
   ]);
   const active = [...names.values()].filter((p) => p.active);
   const caseLink = (id: string, label: string) => h('a', { href: `#/case/${id}` }, label);
@@ -49,10 +53,14 @@ export async function dashboardPage(ctx: Ctx): Promise<HTMLElement> {
       h('button', { type: 'button', onclick: () => decide(false) }, t('action.rejectExtension')), box);
   });
 
+  const escalationRows = escalations.items.map((e) => h('li', { 'data-escalation': e.caseId },
+    caseLink(e.caseId, `${t('escalation.level', { level: e.level })} · ${e.community ?? ''} · ${fmtTime(e.since, loc)}`)));
+
   const panel = (title: string, id: string, items: HTMLElement[]) => h('section', { className: 'card panel', 'aria-labelledby': id },
     h('h2', { id }, title, ' ', h('span', { className: 'count' }, String(items.length))), items.length ? h('ul', {}, items) : h('p', {}, t('dashboard.none')));
   return h('section', {}, h('h1', {}, t('dashboard.title')), h('div', { className: 'panels' },
     panel(t('dashboard.escalated'), 'p-escalated', escalatedRows),
+    panel(t('dashboard.escalations'), 'p-escalations', escalationRows),
     panel(t('dashboard.breaches'), 'p-breaches', breaches.map(deadlineRow)),
     panel(t('dashboard.extensions'), 'p-extensions', extensionRows),
     panel(t('dashboard.deadlines'), 'p-deadlines', upcoming.map(deadlineRow))));
