@@ -2,9 +2,9 @@
  * The order-link kind `visit`: one care-plan visit, for the partner it was scheduled for.
  * Check-in and check-out are the same workflow Updates, with the same bodies, as the partner
  * routes under /v1/care-plans/{id}/visits/{visitId}. The link dies once the visit is settled
- * (completed, missed, cancelled), the plan is paused or over, or a visit not yet begun now
- * belongs to another partner (the plan changed partner); a visit already checked in may still
- * be checked out by the partner that began it.
+ * (completed, missed, cancelled), the plan is over, or the visit now belongs to another
+ * partner (a partner change moves the visits whose check-in has not opened; those already due
+ * or in progress stay with their partner, and so does their link, as in the workflow).
  */
 import type { UpdateDefinition } from '@temporalio/common';
 import type { OrderLinkRow } from '../db/orderLinks';
@@ -31,7 +31,6 @@ function liveVisit(s: CarePlanState | null, link: OrderLinkRow) {
   if (!s || (s.status !== 'active' && s.status !== 'paused')) return null;
   const v = s.openVisits.find((o) => o.visitId === link.order_id && o.partnerId === link.partner_id);
   if (!v || !VISIT_ACTIONS[v.status]) return null;
-  if (v.status === 'scheduled' && s.partnerId !== link.partner_id) return null;
   return v;
 }
 

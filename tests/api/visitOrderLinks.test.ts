@@ -104,4 +104,9 @@ it('a scheduled visit\'s link dies when the plan changes partner', async () => {
   expect(changed.status).toBe(200);
   expect((await sys.call('GET', `/v1/order-links/${token}`, { key: '' })).status).toBe(404);
   expect((await sys.call('POST', `/v1/order-links/${token}/check-in`, { key: '', body: { carer: '李护工' } })).status).toBe(404);
+  // The visit moved to the new partner, and with it comes a link of its own.
+  const moved = await eventually(async () => others.sim.received.find((r) => r.event === 'visit.scheduled' && r.body.caseId === id), { what: 'visit.scheduled to the new partner' });
+  const newToken = tokenOf((moved!.body as Record<string, any>).links.order);
+  expect(newToken).not.toBe(token);
+  expect((await sys.call('GET', `/v1/order-links/${newToken}`, { key: '' })).body).toMatchObject({ kind: 'visit', status: 'scheduled', actions: ['check-in'] });
 }, 60_000);
