@@ -5,11 +5,14 @@ import type { WebhookDelivery } from './webhooks';
 
 /** Events about an order the partner can still act on; notices and withdrawals carry no link. */
 const NO_LINK_EVENTS = new Set(['order.withdrawn', 'case.notice']);
+const VISIT_LINK_EVENTS = new Set(['visit.scheduled', 'visit.late']);
 
 function kindOf(d: WebhookDelivery): OrderLinkKind | null {
   if (NO_LINK_EVENTS.has(d.event)) return null;
   if (d.caseType === 'service_request') return 'service_order';
   if (d.caseType === 'registration') return 'review';
+  // A visit the partner still has to make: scheduled or late (missed and cancelled ones are over; plan.* events are about the plan).
+  if (d.caseType === 'care_plan' && VISIT_LINK_EVENTS.has(d.event)) return 'visit';
   return null;
 }
 

@@ -1,8 +1,8 @@
 /**
  * What each kind of order link shows and lets the partner do. One entry per kind: how to read
  * the live order (null when it has moved on or ended: the link is dead), and its actions, each
- * the same workflow Update with the same body as the partner's own route. Care-plan visits add
- * an entry `visit` with check-in / check-out.
+ * the same workflow Update with the same body as the partner's own route. Care-plan visits are
+ * the kind `visit` (check-in / check-out, ./visitOrderLink.ts).
  */
 import type { UpdateDefinition } from '@temporalio/common';
 import type { ZodType } from 'zod';
@@ -18,6 +18,7 @@ import { ReviewAnswer } from './registrationSchemas';
 import { registrationView } from './routes/registrations';
 import { serviceRequestView } from './routes/serviceRequests';
 import { Complete, Decline, EmptyBody, Progress } from './schemas';
+import { visitKind } from './visitOrderLink';
 import { queryState, runUpdate } from './workflowCalls';
 
 export interface LiveOrder {
@@ -108,8 +109,8 @@ const review: OrderLinkKindSpec = {
   },
 };
 
-/** Kinds not yet served (visits come with care plans) are simply absent: their links answer 404. */
-export const ORDER_LINK_KIND_SPECS: Partial<Record<OrderLinkKind, OrderLinkKindSpec>> = { service_order: serviceOrder, review };
+/** A kind not served is simply absent: its links answer 404. */
+export const ORDER_LINK_KIND_SPECS: Partial<Record<OrderLinkKind, OrderLinkKindSpec>> = { service_order: serviceOrder, review, visit: visitKind(byLink) };
 
 /** Every action name any kind knows, for the route's parameter schema. */
 export const ORDER_LINK_ACTIONS = ['accept', 'decline', 'progress', 'complete', 'check-in', 'check-out', 'review'] as const;

@@ -31,20 +31,25 @@ async function render(): Promise<void> {
     return;
   }
   const c = order.case;
-  const facts: [string, string][] = order.kind === 'review'
+  const address = [c.resident?.community, c.resident?.compound, c.resident?.grid, c.resident?.address].filter(Boolean).join(' ');
+  const facts: [string, string][] = order.kind === 'visit'
+    ? [[t('field.dueAt'), new Date(c.dueAt).toLocaleString()], [t('field.services'), (c.services ?? []).map((x: string) => t(`service.${x}`)).join('、')],
+      [t('field.resident'), c.resident?.name ?? ''], [t('field.phone'), c.resident?.phone ?? ''], [t('field.address'), address]]
+    : order.kind === 'review'
     ? [[t('order.review'), t(`dept.${c.department}`)], [t('field.businessType'), t(`business.${c.businessType}`)], [t('field.propertyAddress'), c.property?.address ?? ''],
       [t('field.applicantName'), (c.applicants ?? []).map((a: { name: string }) => a.name).join('、')]]
     : [[t('field.category'), t(`cat.${c.category}`)], [t('field.urgency'), t(`urgency.${c.urgency}`)], [t('field.description'), c.description ?? ''],
       [t('field.resident'), c.resident?.name ?? ''], [t('field.phone'), c.resident?.phone ?? ''],
-      [t('field.address'), [c.resident?.community, c.resident?.compound, c.resident?.grid, c.resident?.address].filter(Boolean).join(' ')]];
+      [t('field.address'), address]];
   const shown = flash ? h('p', { className: 'notice ok', role: 'status' }, flash) : null;
   flash = null;
-  page(...(shown ? [shown] : []), h('article', { className: 'card order' }, h('h1', {}, order.kind === 'review' ? t('order.review') : t(`cat.${c.category}`), ' ', badge(order.status)),
+  page(...(shown ? [shown] : []), h('article', { className: 'card order' }, h('h1', {}, order.kind === 'visit' ? t('order.visit') : order.kind === 'review' ? t('order.review') : t(`cat.${c.category}`), ' ', badge(order.status)),
     h('dl', { className: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     orderActions(order.actions, async (action, body) => {
       await api('POST', `/v1/order-links/${encodeURIComponent(token)}/${action}`, body, { quiet401: true });
-      if (action === 'accept' || action === 'progress') setTimeout(() => { flash = action === 'accept' ? t('order.accepted') : t('order.done'); void render(); }, 600);
-    })));
+      const after: Record<string, string> = { accept: t('order.accepted'), progress: t('order.done'), 'check-in': t('order.checkedIn') };
+      if (after[action]) setTimeout(() => { flash = after[action]; void render(); }, 600);
+    }, order.kind === 'visit' ? c.services : [])));
 }
 
 void render();
