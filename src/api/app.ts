@@ -147,7 +147,11 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
       throw err;
     }
   });
-  app.use((req, res) => sendProblem(res, new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`)));
+  app.use((req, res) => {
+    // Under /open311 even a path no route matches answers in GeoReport v2's own error array.
+    if (req.path.startsWith('/open311/')) return res.status(404).json([{ code: 404, description: `no such Open311 resource: ${req.method} ${req.path}` }]);
+    sendProblem(res, new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`));
+  });
   app.use(problemMiddleware(deps.log));
   return { app, routes, flush: () => audit.flush(), metricsApp: deps.config.METRICS_PORT === undefined ? null : metricsOnlyApp(serveMetrics) };
 }

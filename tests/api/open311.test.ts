@@ -90,6 +90,10 @@ it('lists the nine services and their definitions, in JSON and XML, as the schem
   expect((await get('services.json?jurisdiction_id=elsewhere')).status).toBe(404);
   expect((await get('services.json?jurisdiction_id=liaoyuan.example.cn')).status).toBe(200);
   expect((await get('services.yaml')).status).toBe(404);
+  // A path no route matches (dots in the code) still answers in the spec's error array, not a problem document.
+  const unmatched = await get('services/a..b.');
+  expect(unmatched.status).toBe(404);
+  expect(unmatched.json()).toEqual([{ code: 404, description: expect.stringContaining('/open311/v2/services/a..b.') }]);
 });
 
 it('files a request from a form post and reads it back without personal data', async () => {
