@@ -12,6 +12,7 @@
  * histories of the main shapes to tests/replay/histories/ (see tests/replay/replay.test.ts).
  */
 import type { ServiceRequestState } from '../../src/domain/serviceRequest';
+import { eventually } from '../support/eventually';
 import {
   DAY, HOUR, MINUTE, partner, recordHistoryIfAsked, rejection, type ServiceRequestCase, startWorkflowTestBed,
   type WorkflowTestBed,
@@ -605,6 +606,8 @@ describe('the timeline (read model)', () => {
     await c.dispatchedTo(steward.partnerId);
     await c.accept(steward.partnerId);
     await c.progress(steward.partnerId, '这条记录被读模型拒绝');
+    // The refusal happens before the next step, so the refused batch holds the progress note alone.
+    await eventually(async () => c.world.refusedBatches, { accept: (n) => n > 0, what: 'the refused batch' });
     await c.complete(steward.partnerId, '修好了', 1);
     await c.followUp(true, '回访：正常');
     await c.survey(5);

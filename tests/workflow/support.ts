@@ -66,6 +66,8 @@ export class CaseWorld extends RecordedCase {
   private readonly endpoints = new Map<string, EndpointBehaviour>();
   private readModelFailuresLeft = 0;
   private refusedEventType: string | null = null;
+  /** Batches refused so far (see refuseBatchesWith). */
+  refusedBatches = 0;
   private selectionGate: Promise<void> | null = null;
   private releaseSelection: (() => void) | null = null;
 
@@ -117,6 +119,8 @@ export class CaseWorld extends RecordedCase {
       throw ApplicationFailure.retryable('connection to Postgres lost', 'ReadModelUnavailable');
     }
     if (batch.events.some((e) => e.type === this.refusedEventType)) {
+      this.refusedBatches += 1;
+      this.changed();
       throw ApplicationFailure.nonRetryable('invalid input syntax for type json (SQLSTATE 22P02)', READ_MODEL_DATA_ERROR);
     }
     this.record(batch);
