@@ -1,4 +1,4 @@
-/** Request and response schemas of the care-plan routes (API.md "Care plans"), shared by validation and OpenAPI. */
+/** Request and response schemas of the care-plan routes (docs/care-plans.md), shared by validation and OpenAPI. */
 import {
   CARE_PLAN_STATUSES, CARE_SERVICES, INSTALLATION_ITEMS, scheduleProblems, VISIT_STATUSES,
 } from '../domain/carePlan';

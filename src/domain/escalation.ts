@@ -31,7 +31,7 @@ export function escalationStepProblems(steps: readonly EscalationStep[]): { path
   return problems;
 }
 
-/** Why an escalation was raised (API.md "Escalation chain"). */
+/** Why an escalation was raised (docs/sla-clocks.md, the escalation chain). */
 export const ESCALATION_REASONS = [
   'no_partner', 'fulfilment_overdue', 'follow_up_overdue', 'low_survey_score', 'review_overdue', 'care_visit_missed', 'hold_too_long',
 ] as const;

@@ -1,4 +1,4 @@
-/** 一人一策: care plans, their visits (check-in/out by the partner), and staff actions (API.md "Care plans"). */
+/** 一人一策: care plans, their visits (check-in/out by the partner), and staff actions (docs/care-plans.md). */
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { ZodType } from 'zod';
