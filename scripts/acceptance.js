@@ -9,7 +9,7 @@
 'use strict';
 const { createServer } = require('node:http');
 const { randomBytes } = require('node:crypto');
-const { readdirSync, readFileSync } = require('node:fs');
+const { readdirSync, readFileSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
 const ExcelJS = require('exceljs');
 const { XMLParser } = require('fast-xml-parser');
@@ -605,16 +605,20 @@ async function main() {
     await care;
   } catch (err) {
     if (!(err instanceof StoryAbort)) {
+      checks++;
       failures++;
       console.log(`not ok - the run stopped: ${err.stack || err}`);
     }
   } finally {
-    const stopped = await stop(run).catch((err) => { failures++; console.log(`not ok - stopping npm start: ${err.message}`); return NaN; });
+    const stopped = await stop(run).catch((err) => { checks++; failures++; console.log(`not ok - stopping npm start: ${err.message}`); return NaN; });
     await hooks.close();
     console.log(`# npm start stopped in ${secs(stopped * 1000)}`);
   }
   console.log(`# acceptance: ${checks - failures} of ${checks} checks passed in ${secs(Date.now() - T0)}`);
-  if (failures > 0) {
+  if (failures === 0) {
+    rmSync(install.dataDir, { recursive: true, force: true });
+  } else {
+    console.log(`# DATA_DIR kept for a look: ${install.dataDir}`);
     console.log(`# npm start output:\n${run.output().split('\n').slice(-60).map((l) => `#   ${l}`).join('\n')}`);
     process.exit(1);
   }
