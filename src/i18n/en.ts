@@ -115,7 +115,7 @@ export const en: Record<keyof typeof zhCN, string> = {
   'event.escalation_raised': 'Escalated (level {level})', 'event.escalation_resolved': 'Escalation resolved', 'event.escalation_acknowledged': '{actor} took on the escalation: {note}',
   'event.review_reassigned': '{actor} sent the {department} review elsewhere',
   'registration.missing': 'Missing documents (told all at once)', 'registration.supplementHint': 'Tick the documents the applicant has now handed in', 'registration.reviews': 'Department reviews',
-  'registration.none': 'None', 'field.certificateNo': 'Certificate number',
+  'registration.none': 'None', 'registration.opened': '{actor} took the registration in', 'field.certificateNo': 'Certificate number',
   'reviewStatus.pending': 'Pending', 'reviewStatus.approved': 'Approved', 'reviewStatus.rejected': 'Rejected', 'reviewStatus.withdrawn': 'Withdrawn',
   'doc.applicant_id': 'Applicant ID', 'doc.property_certificate': 'Property certificate', 'doc.sale_contract': 'Sale contract', 'doc.tax_receipt': 'Tax receipt',
   'doc.mortgage_contract': 'Mortgage contract', 'doc.loan_contract': 'Loan contract', 'doc.land_use_certificate': 'Land-use certificate', 'doc.completion_certificate': 'Completion certificate',

@@ -113,7 +113,7 @@ export const zhCN = {
   'event.escalation_raised': '已上报督办（第{level}级）', 'event.escalation_resolved': '督办已解除', 'event.escalation_acknowledged': '{actor} 接手督办：{note}',
   'event.review_reassigned': '{actor} 改派了 {department} 审核',
   'registration.missing': '缺少的材料（一次性告知）', 'registration.supplementHint': '勾选申请人补交的材料', 'registration.reviews': '部门审核',
-  'registration.none': '无', 'field.certificateNo': '不动产权证书号',
+  'registration.none': '无', 'registration.opened': '{actor} 受理了登记申请', 'field.certificateNo': '不动产权证书号',
   'reviewStatus.pending': '审核中', 'reviewStatus.approved': '已通过', 'reviewStatus.rejected': '不通过', 'reviewStatus.withdrawn': '已撤回',
   'doc.applicant_id': '申请人身份证明', 'doc.property_certificate': '不动产权证书', 'doc.sale_contract': '不动产买卖合同', 'doc.tax_receipt': '完税凭证',
   'doc.mortgage_contract': '抵押合同', 'doc.loan_contract': '借款合同', 'doc.land_use_certificate': '土地权属来源证明', 'doc.completion_certificate': '房屋竣工验收证明',

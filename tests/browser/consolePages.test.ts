@@ -159,6 +159,20 @@ describe('一人一策 for staff', () => {
     await page.getByRole('button', { name: '恢复计划' }).click();
     await page.getByRole('heading', { name: /执行中/ }).waitFor();
     expect((await sys.call('GET', `/v1/care-plans/${id}`, { key: staffKey })).body.status).toBe('active');
+
+    // 调整计划: every two weeks from now on (PATCH sends only that field); then 结束计划.
+    const change = page.getByTestId('change-plan');
+    await change.getByLabel('上门间隔', { exact: true }).fill('14');
+    await change.getByRole('button', { name: '保存调整' }).click();
+    await page.locator('.facts').getByText('每 14 天 一次，每次 1 小时', { exact: false }).waitFor();
+    expect((await sys.call('GET', `/v1/care-plans/${id}`, { key: staffKey })).body.schedule).toMatchObject({ every: 'P14D', visitLength: 'PT1H' });
+    const end = page.locator('form[data-action="end"]');
+    await end.getByLabel('原因').fill('老人搬去子女家');
+    await end.getByRole('button', { name: '结束计划' }).click();
+    // Ended before any visit happened: cancelled (docs/care-plans.md); no staff actions are left.
+    await page.getByRole('heading', { name: /已撤销/ }).waitFor();
+    expect(await page.getByRole('button', { name: '结束计划' }).count()).toBe(0);
+    expect((await sys.call('GET', `/v1/care-plans/${id}`, { key: staffKey })).body).toMatchObject({ status: 'cancelled', endReason: '老人搬去子女家' });
     await ctx.close();
   }, 90_000);
 });

@@ -3,7 +3,7 @@ import { api } from '../api';
 import type { Ctx } from '../ctx';
 import { field, fmtTime, h, select } from '../dom';
 import { currentLocale, t } from '../i18n';
-import { badge, caseHref, CATEGORIES, options, partners, PLAN_STATUSES, REG_STATUSES, SR_STATUSES, story, withMessage, type TimelineEvent } from './common';
+import { actorLabel, badge, caseHref, CATEGORIES, options, partners, PLAN_STATUSES, REG_STATUSES, SR_STATUSES, story, withMessage, type TimelineEvent } from './common';
 import { registrationActions, registrationFacts } from './registration';
 
 interface CaseRow { id: string; type: string; status: string; category: string | null; urgency: string | null; community: string | null; partnerId: string | null; overdue: boolean; createdAt: string }
@@ -73,7 +73,8 @@ export async function casePage(ctx: Ctx, id: string): Promise<HTMLElement> {
       [t('field.description'), c.description ?? ''], [t('field.assignedPartner'), c.assignedPartnerId ? names.get(c.assignedPartnerId)?.name ?? '' : '']];
   const deadlines = Object.entries(c.deadlines ?? {}).map(([k, v]) => h('li', {}, `${t(`deadline.${k}`)}: ${fmtTime(v as string, loc)}`));
   const timeline = h('ol', { className: 'timeline', 'aria-label': t('case.timeline') },
-    events.map((e) => h('li', { 'data-type': e.type }, h('time', { datetime: e.at }, fmtTime(e.at, loc)), ' ', story(e, names))));
+    events.map((e) => h('li', { 'data-type': e.type }, h('time', { datetime: e.at }, fmtTime(e.at, loc)), ' ',
+      c.isRegistration && e.type === 'intake' ? t('registration.opened', { actor: actorLabel(e.actor) }) : story(e, names))));
   const link = c.isRegistration ? null : h('section', { className: 'card' }, h('h2', {}, t('field.orderLink')),
     c.orderLink ? h('div', { className: 'link-row' }, h('input', { readonly: true, value: c.orderLink, 'aria-label': t('field.orderLink'), 'data-testid': 'order-link' }),
       h('button', { type: 'button', onclick: () => navigator.clipboard?.writeText(c.orderLink).catch(() => undefined) }, t('action.copy'))) : h('p', {}, t('case.noLink')));
