@@ -59,9 +59,10 @@ export async function updateUser(pool: Pool, id: string, set: Partial<Record<'di
   return rows[0] ?? null;
 }
 
-/** End every open session of a user (deactivation, password change). */
-export async function endSessionsOf(pool: Pool, userId: string): Promise<number> {
-  const { rowCount } = await pool.query('UPDATE user_sessions SET ended_at = now() WHERE user_id = $1 AND ended_at IS NULL', [userId]);
+/** End every open session of a user (deactivation, password change), but the one `keep` names (its own password change). */
+export async function endSessionsOf(pool: Pool, userId: string, keep?: string): Promise<number> {
+  const { rowCount } = await pool.query(
+    'UPDATE user_sessions SET ended_at = now() WHERE user_id = $1 AND ended_at IS NULL AND token_hash IS DISTINCT FROM $2', [userId, keep ?? null]);
   return rowCount ?? 0;
 }
 

@@ -315,6 +315,7 @@ const MATRIX: Record<string, Entry> = {
   'POST /v1/session': { roles: 'public', probe: () => ({ path: '/v1/session', body: JUNK }) },
   'GET /v1/session': { roles: ['admin', 'supervisor', 'staff', 'partner'], probe: () => ({ path: '/v1/session' }) },
   'DELETE /v1/session': { roles: ['admin', 'supervisor', 'staff', 'partner'], probe: () => ({ path: '/v1/session' }), endsSession: true },
+  'PUT /v1/session/password': { roles: ['admin', 'supervisor', 'staff', 'partner'], probe: () => ({ path: '/v1/session/password', body: JUNK }) },
   'GET /v1/extension-requests': communityList('/v1/extension-requests', ['admin', 'supervisor', 'staff']),
   // The token is the credential (tests/api/orderLinks.test.ts): no key or session is asked for; an unknown token is a 404.
   'GET /v1/order-links/:token': { roles: 'public', probe: () => ({ path: `/v1/order-links/${'A'.repeat(43)}` }) },

@@ -147,6 +147,42 @@ describe('sessions', () => {
     expect((await logIn(sys, username, 'a-brand-new-password')).status).toBe(200);
   });
 
+  it('lets a person change its own password: the current one is checked, its other sessions end, this one stays', async () => {
+    const { username } = await createUser(sys, 'supervisor');
+    const here = await logIn(sys, username);
+    const elsewhere = await logIn(sys, username);
+    const change = (body: unknown, headers = withSession(here)) => sys.call('PUT', '/v1/session/password', { key: '', body, headers });
+    const wrong = await change({ currentPassword: 'not-my-password', newPassword: 'a-brand-new-password' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.errors).toEqual([{ path: 'body.currentPassword', message: 'is not the current password' }]);
+    const short = await change({ currentPassword: TEST_PASSWORD, newPassword: 'short' });
+    expect(short.status).toBe(400);
+    expect(short.body.errors[0].path).toBe('body.newPassword');
+    expect((await change({ currentPassword: TEST_PASSWORD, newPassword: 'a-brand-new-password' }, withSession(here, false))).status).toBe(403);
+    expect((await logIn(sys, username)).status).toBe(200);
+
+    expect((await change({ currentPassword: TEST_PASSWORD, newPassword: 'a-brand-new-password' })).status).toBe(204);
+    expect((await sys.call('GET', '/v1/session', { key: '', headers: { cookie: here.cookie } })).status).toBe(200);
+    expect((await sys.call('GET', '/v1/session', { key: '', headers: { cookie: elsewhere.cookie } })).status).toBe(401);
+    expect((await logIn(sys, username)).status).toBe(401);
+    expect((await logIn(sys, username, 'a-brand-new-password')).status).toBe(200);
+    // An API key has no password to change.
+    const key = await sys.createKey('staff');
+    expect((await sys.call('PUT', '/v1/session/password', { key, body: { currentPassword: 'x', newPassword: 'a-brand-new-password' } })).status).toBe(403);
+  });
+
+  it('counts wrong current passwords like failed logins: the sixth answers 429', async () => {
+    const { username } = await createUser(sys, 'staff');
+    const s = await logIn(sys, username);
+    for (let i = 0; i < 5; i++) {
+      expect((await sys.call('PUT', '/v1/session/password', { key: '', body: { currentPassword: `wrong-${i}`, newPassword: 'a-brand-new-password' }, headers: withSession(s) })).status).toBe(400);
+    }
+    const locked = await sys.call('PUT', '/v1/session/password', { key: '', body: { currentPassword: TEST_PASSWORD, newPassword: 'a-brand-new-password' }, headers: withSession(s) });
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await logIn(sys, username)).status).toBe(429);
+  });
+
   it('writes every login and every failure to the audit log', async () => {
     const { id, username } = await createUser(sys, 'staff');
     await logIn(sys, username, 'wrong password!');

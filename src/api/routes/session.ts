@@ -5,16 +5,16 @@
  * them. Every attempt is in the audit log (the middleware writes every POST/DELETE); a failure
  * against a known account carries `user:<id>` so the admin sees which account is under attack.
  */
-import { clearFailures, endSession, findUserByUsername, insertSession, recentFailures, recordFailure, userView } from '../../db/users';
+import { clearFailures, endSession, endSessionsOf, findUserByUsername, insertSession, recentFailures, recordFailure, updateUser, userView } from '../../db/users';
 import { ROLES } from '../../domain/vocabulary';
 import type { ApiDeps } from '../deps';
-import { burnPasswordCheck, verifyPassword } from '../passwords';
-import { HttpProblem } from '../problem';
+import { burnPasswordCheck, hashPassword, verifyPassword } from '../passwords';
+import { badRequest, forbidden, HttpProblem } from '../problem';
 import type { ApiRoutes } from '../routing';
 import {
   clearSessionCookie, hashSessionToken, newCsrfToken, newSessionToken, principalOfUser, SESSION_SECONDS, sessionCookie, sessionOf,
 } from '../session';
-import { UserViewSchema } from './users';
+import { Password, UserViewSchema } from './users';
 import { z } from '../zod';
 
 export const LOCKOUT_FAILURES = 5;
@@ -26,6 +26,8 @@ const SessionView = z.object({
   user: z.union([UserViewSchema, z.null()]), csrfToken: z.string().nullable(), expiresAt: z.string().nullable(),
   role: z.enum(ROLES), partnerId: z.string().nullable(), communities: z.array(z.string()).nullable(),
 }).openapi('Session');
+
+const ChangePassword = z.object({ currentPassword: z.string().min(1).max(1000), newPassword: Password }).strict().openapi('ChangePassword');
 
 const wrongCredentials = () => new HttpProblem(401, 'Unauthorized', 'wrong username or password');
 
@@ -80,6 +82,34 @@ export function sessionRoutes(routes: ApiRoutes, { pool, config }: ApiDeps): voi
           role: principal.role, partnerId: principal.partnerId, communities: principal.communities,
         },
       };
+    },
+  });
+
+  routes.add({
+    method: 'put', path: '/v1/session/password', operationId: 'changeOwnPassword', tag: 'users', roles: ['admin', 'supervisor', 'staff', 'partner'],
+    summary: 'Change one\'s own password (a session only: an API key has none); the other sessions of the user end, this one stays',
+    body: ChangePassword,
+    responses: {
+      204: { description: 'changed' }, 400: { description: 'invalid input, or the current password is wrong (body.currentPassword)' },
+      403: { description: 'called with an API key' }, 429: { description: 'too many wrong current passwords for this username; see Retry-After' },
+    },
+    handler: async ({ body, req }) => {
+      const s = sessionOf(req);
+      if (!s) throw forbidden('an API key has no password: log in as a person to change one');
+      // Wrong current passwords count like failed logins (the same lockout), so a left-open session cannot be used to guess it.
+      const failures = await recentFailures(pool, s.user.username, LOCKOUT_WINDOW_MS);
+      if (failures.count >= LOCKOUT_FAILURES) {
+        const retryAfter = Math.max(1, Math.ceil(((failures.oldest?.getTime() ?? Date.now()) + LOCKOUT_WINDOW_MS - Date.now()) / 1000));
+        throw new HttpProblem(429, 'Too many requests', `too many wrong passwords for this username; try again in ${retryAfter} s`, {}, { 'Retry-After': String(retryAfter) });
+      }
+      if (!(await verifyPassword(body.currentPassword, s.user.password_hash))) {
+        await recordFailure(pool, s.user.username);
+        throw badRequest('wrong current password', [{ path: 'body.currentPassword', message: 'is not the current password' }]);
+      }
+      await clearFailures(pool, s.user.username);
+      await updateUser(pool, s.user.id, { password_hash: await hashPassword(body.newPassword) });
+      await endSessionsOf(pool, s.user.id, s.tokenHash);
+      return { status: 204, headers: { 'Cache-Control': 'no-store' } };
     },
   });
 

@@ -13,7 +13,7 @@ import { invalidCursor } from '../scope';
 import { z } from '../zod';
 
 const text = (max: number) => z.string().max(max).trim().min(1);
-const Password = z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).max(200);
+export const Password = z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).max(200);
 // Leaving `communities` out means "no limit"; an empty list would read as "nowhere", so it is refused.
 const Communities = z.array(text(200)).min(1, 'name at least one community, or leave the field out for no limit').max(200);
 const EscalationLevel = z.union([z.literal(1), z.literal(2), z.literal(3)]);

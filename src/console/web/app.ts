@@ -6,7 +6,8 @@ import { switchLocale, t } from './i18n';
 import { casePage, casesPage } from './pages/cases';
 import { dashboardPage } from './pages/dashboard';
 import { newRegistrationPage, newRequestPage } from './pages/forms';
-import { partnersPage, slaPage, usersPage } from './pages/admin';
+import { partnerPage, partnersPage, passwordPage, slaPage, usersPage } from './pages/admin';
+import { carePlanPage, carePlansPage, newCarePlanPage } from './pages/carePlans';
 import { ordersPage } from './pages/orders';
 import { loginPage } from './pages/login';
 import type { Ctx, Me } from './ctx';
@@ -15,16 +16,17 @@ const root = document.getElementById('app')!;
 let me: Me | null = null;
 
 const NAV: Record<string, [string, string][]> = {
-  staff: [['#/cases', 'nav.cases'], ['#/new-request', 'action.newRequest'], ['#/new-registration', 'action.newRegistration']],
-  supervisor: [['#/dashboard', 'nav.dashboard'], ['#/cases', 'nav.cases'], ['#/reports', 'nav.reports'], ['#/partners', 'nav.partners'], ['#/sla', 'nav.sla'], ['#/new-request', 'action.newRequest']],
+  staff: [['#/cases', 'nav.cases'], ['#/care-plans', 'nav.carePlans'], ['#/new-request', 'action.newRequest'], ['#/new-registration', 'action.newRegistration']],
+  supervisor: [['#/dashboard', 'nav.dashboard'], ['#/cases', 'nav.cases'], ['#/care-plans', 'nav.carePlans'], ['#/reports', 'nav.reports'], ['#/partners', 'nav.partners'], ['#/sla', 'nav.sla'], ['#/new-request', 'action.newRequest']],
   partner: [['#/orders', 'nav.orders']],
-  admin: [['#/users', 'nav.users'], ['#/partners', 'nav.partners'], ['#/sla', 'nav.sla'], ['#/cases', 'nav.cases'], ['#/reports', 'nav.reports']],
+  admin: [['#/users', 'nav.users'], ['#/partners', 'nav.partners'], ['#/sla', 'nav.sla'], ['#/cases', 'nav.cases'], ['#/care-plans', 'nav.carePlans'], ['#/reports', 'nav.reports']],
 };
 const HOME: Record<string, string> = { staff: '#/cases', supervisor: '#/dashboard', partner: '#/orders', admin: '#/users' };
 
 type Page = (ctx: Ctx, arg: string, query: URLSearchParams) => Promise<HTMLElement>;
 const PAGES: Record<string, Page> = {
   cases: casesPage, case: casePage, 'new-request': newRequestPage, 'new-registration': newRegistrationPage,
+  'care-plans': carePlansPage, 'care-plan': carePlanPage, 'new-care-plan': newCarePlanPage, partner: partnerPage, password: passwordPage,
   dashboard: dashboardPage,
   // Charts (ECharts) load only when the reports are opened, so the other pages paint sooner.
   reports: async (ctx, arg, query) => (await import('./pages/reports')).reportsPage(ctx, arg, query), partners: partnersPage, sla: slaPage, orders: ordersPage, users: usersPage,
@@ -43,7 +45,9 @@ function header(): HTMLElement {
   const nav = me ? h('nav', { 'aria-label': t('app.name') }, (NAV[me.role] ?? []).map(([href, key]) => h('a', { href, 'aria-current': location.hash.startsWith(href) ? 'page' : null }, t(key)))) : null;
   const who = me ? h('span', { className: 'who' }, `${me.user?.displayName ?? ''} · ${t(`role.${me.role}`)}`) : null;
   const logout = me ? h('button', { type: 'button', onclick: logOut }, t('action.logout')) : null;
-  return h('header', {}, h('strong', { className: 'brand' }, t('app.name')), nav, h('div', { className: 'tools' }, who, langSwitch(), logout));
+  // Every person may change its own password (an API key has none).
+  const password = me?.user ? h('a', { href: '#/password', className: 'password' }, t('action.changePassword')) : null;
+  return h('header', {}, h('strong', { className: 'brand' }, t('app.name')), nav, h('div', { className: 'tools' }, who, password, langSwitch(), logout));
 }
 
 async function logOut(): Promise<void> {

@@ -5,6 +5,7 @@
 import { describeError } from './api';
 import { h } from './dom';
 import { t } from './i18n';
+import { fieldLine } from './pages/common';
 
 /** `services`: a visit's planned services, reported as delivered at check-out. */
 export function orderActions(actions: string[], perform: (action: string, body: unknown) => Promise<void>, services: string[] = []): HTMLElement {
@@ -21,7 +22,7 @@ export function orderActions(actions: string[], perform: (action: string, body: 
       if (['decline', 'complete', 'review', 'check-out'].includes(action)) { buttonRow.replaceChildren(); note?.remove(); }
     } catch (err) {
       const { message, fields } = describeError(err);
-      box.append(h('div', { className: 'notice error', role: 'alert' }, h('p', {}, message), fields.length ? h('ul', {}, fields.map((f) => h('li', {}, f.message))) : null));
+      box.append(h('div', { className: 'notice error', role: 'alert' }, h('p', {}, message), fields.length ? h('ul', {}, fields.map((f) => h('li', {}, fieldLine(f)))) : null));
     }
   };
   const buttons: HTMLElement[] = [];

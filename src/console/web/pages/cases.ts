@@ -3,9 +3,13 @@ import { api } from '../api';
 import type { Ctx } from '../ctx';
 import { field, fmtTime, h, select } from '../dom';
 import { currentLocale, t } from '../i18n';
-import { badge, CATEGORIES, options, partners, REG_STATUSES, SR_STATUSES, story, withMessage, type TimelineEvent } from './common';
+import { actorLabel, badge, caseHref, CATEGORIES, options, partners, PLAN_STATUSES, REG_STATUSES, SR_STATUSES, story, withMessage, type TimelineEvent } from './common';
+import { registrationActions, registrationFacts } from './registration';
 
 interface CaseRow { id: string; type: string; status: string; category: string | null; urgency: string | null; community: string | null; partnerId: string | null; overdue: boolean; createdAt: string }
+
+/** The name of a row: the service area of a request, the business type of a registration, else the type. */
+const caseLabel = (c: CaseRow) => (!c.category ? t(`caseType.${c.type}`) : c.type === 'registration' ? t(`business.${c.category}`) : c.type === 'service_request' ? t(`cat.${c.category}`) : t(`caseType.${c.type}`));
 
 export async function casesPage(ctx: Ctx, _arg: string, query: URLSearchParams): Promise<HTMLElement> {
   const names = await partners();
@@ -16,8 +20,8 @@ export async function casesPage(ctx: Ctx, _arg: string, query: URLSearchParams):
   qs.set('limit', '50');
   const list = await api<{ items: CaseRow[]; nextCursor: string | null }>('GET', `/v1/cases?${qs}`);
 
-  const type = select('type', options('caseType', ['service_request', 'registration']), { empty: t('field.any'), value: query.get('type') ?? '' });
-  const status = select('status', options('status', [...SR_STATUSES, ...REG_STATUSES.filter((s) => !SR_STATUSES.includes(s))]), { empty: t('field.any'), value: query.get('status') ?? '' });
+  const type = select('type', options('caseType', ['service_request', 'registration', 'care_plan']), { empty: t('field.any'), value: query.get('type') ?? '' });
+  const status = select('status', options('status', [...new Set([...SR_STATUSES, ...REG_STATUSES, ...PLAN_STATUSES])]), { empty: t('field.any'), value: query.get('status') ?? '' });
   const category = select('category', options('cat', CATEGORIES), { empty: t('field.any'), value: query.get('category') ?? '' });
   const partner = select('partnerId', [...names.values()].map((p) => [p.id, p.name]), { empty: t('field.any'), value: query.get('partnerId') ?? '' });
   const community = h('input', { name: 'community', value: query.get('community') ?? '' });
@@ -38,7 +42,7 @@ export async function casesPage(ctx: Ctx, _arg: string, query: URLSearchParams):
   });
 
   const rows = list.items.map((c) => h('tr', {},
-    h('td', {}, h('a', { href: `#/case/${c.id}` }, c.category ? t(`cat.${c.category}`) : t(`caseType.${c.type}`))),
+    h('td', {}, h('a', { href: caseHref(c.id, c.type) }, caseLabel(c))),
     h('td', {}, badge(c.status), c.overdue ? h('span', { className: 'badge s-overdue' }, t('field.overdue')) : null),
     h('td', {}, c.urgency ? t(`urgency.${c.urgency}`) : ''), h('td', {}, c.community ?? ''),
     h('td', {}, c.partnerId ? names.get(c.partnerId)?.name ?? '' : ''), h('td', {}, fmtTime(c.createdAt, currentLocale()))));
@@ -50,25 +54,35 @@ export async function casesPage(ctx: Ctx, _arg: string, query: URLSearchParams):
 }
 
 export async function casePage(ctx: Ctx, id: string): Promise<HTMLElement> {
-  const [names, history] = await Promise.all([partners(), api<{ items: TimelineEvent[] } | TimelineEvent[]>('GET', `/v1/cases/${encodeURIComponent(id)}/history`)]);
+  const enc = encodeURIComponent(id);
+  const c = await api<any>('GET', `/v1/service-requests/${enc}`)
+    .catch(async () => ({ ...(await api<any>('GET', `/v1/registrations/${enc}`)), isRegistration: true }))
+    .catch(async (err) => {
+      // A care plan has its own page (a link from the dashboard or a deadline names only the case).
+      if (await api('GET', `/v1/care-plans/${enc}`).then(() => true, () => false)) return { isCarePlan: true };
+      throw err;
+    });
+  if (c.isCarePlan) { ctx.go(`#/care-plan/${enc}`); return h('p', {}, ''); }
+  const [names, history] = await Promise.all([partners(), api<{ items: TimelineEvent[] } | TimelineEvent[]>('GET', `/v1/cases/${enc}/history`)]);
   const events = Array.isArray(history) ? history : history.items;
-  const c = await api<any>('GET', `/v1/service-requests/${encodeURIComponent(id)}`).catch(async () => ({ ...(await api<any>('GET', `/v1/registrations/${encodeURIComponent(id)}`)), isRegistration: true }));
   const loc = currentLocale();
-  const facts = c.isRegistration
-    ? [[t('field.businessType'), t(`business.${c.businessType}`)], [t('field.applicantName'), (c.applicants ?? []).map((a: any) => a.name).join('、')], [t('field.propertyAddress'), c.property?.address ?? ''], [t('field.community'), c.community ?? '']]
+  const facts: [string, string | Node][] = c.isRegistration
+    ? registrationFacts(c, names)
     : [[t('field.resident'), c.resident?.name ?? ''], [t('field.phone'), c.resident?.phone ?? ''], [t('field.community'), [c.resident?.community, c.resident?.compound, c.resident?.grid].filter(Boolean).join(' · ')],
       [t('field.category'), t(`cat.${c.category}`)], [t('field.urgency'), t(`urgency.${c.urgency}`)], [t('field.channel'), t(`channel.${c.channel}`)],
       [t('field.description'), c.description ?? ''], [t('field.assignedPartner'), c.assignedPartnerId ? names.get(c.assignedPartnerId)?.name ?? '' : '']];
   const deadlines = Object.entries(c.deadlines ?? {}).map(([k, v]) => h('li', {}, `${t(`deadline.${k}`)}: ${fmtTime(v as string, loc)}`));
   const timeline = h('ol', { className: 'timeline', 'aria-label': t('case.timeline') },
-    events.map((e) => h('li', { 'data-type': e.type }, h('time', { datetime: e.at }, fmtTime(e.at, loc)), ' ', story(e, names))));
+    events.map((e) => h('li', { 'data-type': e.type }, h('time', { datetime: e.at }, fmtTime(e.at, loc)), ' ',
+      c.isRegistration && e.type === 'intake' ? t('registration.opened', { actor: actorLabel(e.actor) }) : story(e, names))));
   const link = c.isRegistration ? null : h('section', { className: 'card' }, h('h2', {}, t('field.orderLink')),
     c.orderLink ? h('div', { className: 'link-row' }, h('input', { readonly: true, value: c.orderLink, 'aria-label': t('field.orderLink'), 'data-testid': 'order-link' }),
       h('button', { type: 'button', onclick: () => navigator.clipboard?.writeText(c.orderLink).catch(() => undefined) }, t('action.copy'))) : h('p', {}, t('case.noLink')));
+  const reload = () => setTimeout(() => ctx.go(`#/case/${enc}?t=${Date.now()}`), 600);
   return h('section', {}, h('h1', {}, `${t('case.title')} `, badge(c.status), c.overdue ? h('span', { className: 'badge s-overdue' }, t('field.overdue')) : null),
     h('dl', { className: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     deadlines.length ? h('ul', { className: 'deadlines' }, deadlines) : null,
-    escalationCard(ctx, c), link, c.isRegistration ? null : staffActions(ctx, c, names),
+    escalationCard(ctx, c), link, c.isRegistration ? registrationActions(ctx, c, names, reload) : staffActions(ctx, c, names),
     h('h2', {}, t('case.timeline')), timeline);
 }
 

@@ -3,7 +3,7 @@ import { api } from '../api';
 import type { Ctx } from '../ctx';
 import { field, fmtTime, h, select } from '../dom';
 import { currentLocale, t } from '../i18n';
-import { partners, withMessage } from './common';
+import { caseHref, partners, withMessage } from './common';
 
 interface CaseRow { id: string; type: string; status: string; category: string | null; community: string | null; createdAt: string }
 interface Deadline { caseId: string; caseType?: string; kind: string; dueAt: string; breached: boolean; community?: string }
@@ -22,7 +22,7 @@ export async function dashboardPage(ctx: Ctx): Promise<HTMLElement> {
     api<{ items: Escalation[] }>('GET', `/v1/escalations?status=open&limit=100${mine}`),
   ]);
   const active = [...names.values()].filter((p) => p.active);
-  const caseLink = (id: string, label: string) => h('a', { href: `#/case/${id}` }, label);
+  const caseLink = (id: string, label: string, type?: string) => h('a', { href: caseHref(id, type) }, label);
 
   const escalatedRows = escalated.items.map((c) => {
     const partner = select('partnerId', active.filter((p) => !c.category || p.categories.includes(c.category) || p.categories.length === 0).map((p) => [p.id, p.name]), { empty: '—', required: true });
@@ -39,7 +39,7 @@ export async function dashboardPage(ctx: Ctx): Promise<HTMLElement> {
 
   const breaches = deadlines.items.filter((d) => d.breached);
   const upcoming = deadlines.items.filter((d) => !d.breached);
-  const deadlineRow = (d: Deadline) => h('li', {}, caseLink(d.caseId, `${t(`deadline.${d.kind}`)} · ${fmtTime(d.dueAt, loc)}`), d.breached ? h('span', { className: 'badge s-overdue' }, t('dashboard.breaches')) : null);
+  const deadlineRow = (d: Deadline) => h('li', {}, caseLink(d.caseId, `${t(`deadline.${d.kind}`)} · ${fmtTime(d.dueAt, loc)}`, d.caseType), d.breached ? h('span', { className: 'badge s-overdue' }, t('dashboard.breaches')) : null);
 
   const extensionRows = extensions.items.map((e) => {
     const box = h('span', { 'aria-live': 'polite' });
@@ -54,7 +54,7 @@ export async function dashboardPage(ctx: Ctx): Promise<HTMLElement> {
   });
 
   const escalationRows = escalations.items.map((e) => h('li', { 'data-escalation': e.caseId },
-    caseLink(e.caseId, `${t('escalation.level', { level: e.level })} · ${e.community ?? ''} · ${fmtTime(e.since, loc)}`)));
+    caseLink(e.caseId, `${t('escalation.level', { level: e.level })} · ${e.community ?? ''} · ${fmtTime(e.since, loc)}`, e.caseType)));
 
   const panel = (title: string, id: string, items: HTMLElement[]) => h('section', { className: 'card panel', 'aria-labelledby': id },
     h('h2', { id }, title, ' ', h('span', { className: 'count' }, String(items.length))), items.length ? h('ul', {}, items) : h('p', {}, t('dashboard.none')));

@@ -3,7 +3,7 @@ import { api } from '../api';
 import type { Ctx } from '../ctx';
 import { field, h, select } from '../dom';
 import { t } from '../i18n';
-import { CATEGORIES, CHANNELS, FLAGS, options, withMessage } from './common';
+import { CATEGORIES, CHANNELS, DOCS, FLAGS, options, withMessage } from './common';
 
 const required = (name: string, extra: Record<string, string> = {}) => h('input', { name, required: true, ...extra });
 
@@ -44,13 +44,6 @@ export async function newRequestPage(ctx: Ctx): Promise<HTMLElement> {
   return form;
 }
 
-const DOCS = ['applicant_id', 'property_certificate', 'sale_contract', 'tax_receipt', 'mortgage_contract', 'loan_contract', 'land_use_certificate', 'completion_certificate', 'cadastral_survey', 'change_evidence', 'cancellation_evidence'];
-const DOC_NAMES: Record<string, string> = {
-  applicant_id: '申请人身份证明', property_certificate: '不动产权证书', sale_contract: '不动产买卖合同', tax_receipt: '完税凭证', mortgage_contract: '抵押合同',
-  loan_contract: '借款合同', land_use_certificate: '土地权属来源证明', completion_certificate: '房屋竣工验收证明', cadastral_survey: '不动产权籍调查成果',
-  change_evidence: '变更事项证明材料', cancellation_evidence: '注销原因证明材料',
-};
-
 export async function newRegistrationPage(ctx: Ctx): Promise<HTMLElement> {
   const name = required('applicantName');
   const idNumber = required('idNumber');
@@ -64,7 +57,7 @@ export async function newRegistrationPage(ctx: Ctx): Promise<HTMLElement> {
   const form = h('form', { className: 'card', novalidate: true }, h('h1', {}, t('newRegistration.title')), box,
     h('div', { className: 'grid2' }, field(t('field.applicantName'), name), field(t('field.idNumber'), idNumber), field(t('field.phone'), phone),
       field(t('field.propertyAddress'), address), field(t('field.community'), community), field(t('field.businessType'), businessType), field(t('field.delivery'), delivery)),
-    h('fieldset', {}, h('legend', {}, t('field.documents')), DOCS.map((d, i) => h('label', { className: 'check' }, docs[i], DOC_NAMES[d]))),
+    h('fieldset', {}, h('legend', {}, t('field.documents')), DOCS.map((d, i) => h('label', { className: 'check' }, docs[i], t(`doc.${d}`)))),
     h('button', { type: 'submit', className: 'primary' }, t('action.submit')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
