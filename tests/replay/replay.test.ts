@@ -8,7 +8,8 @@
  * written by them when asked:
  *
  *     RECORD_HISTORIES=1 npx jest tests/workflow/serviceRequest.test.ts tests/workflow/registration.test.ts \
- *       tests/workflow/registrationReviewers.test.ts tests/workflow/longLivedCase.test.ts
+ *       tests/workflow/registrationReviewers.test.ts tests/workflow/longLivedCase.test.ts \
+ *       tests/workflow/carePlan.test.ts tests/workflow/carePlanEscalations.test.ts tests/workflow/slaClocks.test.ts
  *
  * Record again when a new shape appears (or to drop histories from code paths that no
  * running case can be on any more); keep the older files as long as such cases may exist.
@@ -52,6 +53,8 @@ const REQUIRED_SHAPES = [
   // care plans (tests/workflow/carePlan.test.ts): the visit cycle with an installation, a change of plan, continued runs
   'care-plan-visit-cycle', 'care-plan-changed',
   'care-plan-continued-as-new-first-run', 'care-plan-continued-as-new-second-run', 'care-plan-continued-as-new-last-run',
+  // missed visits on the escalation chain (care-plan-escalation-chain; tests/workflow/carePlanEscalations.test.ts)
+  'care-plan-escalation-climbs', 'care-plan-escalation-acknowledged',
 ];
 
 type History = temporal.api.history.v1.IHistory;
