@@ -183,7 +183,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     return state;
   }, { validator: (_input) => kernel.require('cancel') });
 
-  handleReviewerAssignment(kernel, sla.reviewTimeoutMs);
+  handleReviewerAssignment(kernel, sla.reviewTimeoutMs, clocks ? dueMs : undefined);
 
   setHandler(m.acknowledgeRegistrationEscalation, ({ note, actor }) => {
     chain!.acknowledge(actor, note);

@@ -18,3 +18,12 @@ export const NOTICE_AT_ISSUE = 'notice-at-issue';
  * reminder and the timeout. Asked only when a search finds nobody.
  */
 export const REVIEWER_SEARCH = 'reviewer-search';
+
+/**
+ * A review a supervisor assigns by hand (`assignReviewer`) gets its reminder and timeout on the
+ * policy's calendar, like a review sent at acceptance or found by a later search
+ * (docs/sla-clocks.md); before, wall-clock time from the assignment. Asked only when a
+ * supervisor assigns a reviewer in a case on the working-day clocks.
+ */
+export const ASSIGNED_REVIEW_ON_CALENDAR = 'assigned-review-on-calendar';
+

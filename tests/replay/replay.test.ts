@@ -53,8 +53,9 @@ const REQUIRED_SHAPES = [
   // care plans (tests/workflow/carePlan.test.ts): the visit cycle with an installation, a change of plan, continued runs
   'care-plan-visit-cycle', 'care-plan-changed',
   'care-plan-continued-as-new-first-run', 'care-plan-continued-as-new-second-run', 'care-plan-continued-as-new-last-run',
-  // missed visits on the escalation chain (care-plan-escalation-chain; tests/workflow/carePlanEscalations.test.ts)
-  'care-plan-escalation-climbs', 'care-plan-escalation-acknowledged',
+  // missed visits on the escalation chain (care-plan-escalation-chain; tests/workflow/carePlanEscalations.test.ts),
+  // and a reviewer assigned by hand on the calendar (assigned-review-on-calendar; tests/workflow/registrationReviewers.test.ts)
+  'care-plan-escalation-climbs', 'care-plan-escalation-acknowledged', 'registration-review-reassigned-on-calendar',
 ];
 
 type History = temporal.api.history.v1.IHistory;
