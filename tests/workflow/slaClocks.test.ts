@@ -162,6 +162,29 @@ describe('the escalation chain (逐级督办) with steps PT0S, PT1H, PT2H', () =
   });
 });
 
+describe('the share inside the SLA counts held time out', () => {
+  it('a case held longer than its whole fulfilment time and completed before the moved deadline is not breached', async () => {
+    await startingAt('2026-11-02T01:00:00Z');
+    const c = await bed.openCase({ partners: [steward], sla: await slaFor({ fulfilmentTimeout: 'PT2H' }) });
+    await c.dispatchedTo(steward.partnerId);
+    const accepted = await c.accept(steward.partnerId);
+    await bed.advance(HOUR);
+    await c.hold(steward.partnerId, 'awaiting_parts', '等配件');
+    await bed.advance(3 * HOUR); // past the original deadline, on hold
+    const resumed = await c.resume(steward.partnerId);
+    expect(Date.parse(resumed.deadlines.fulfilment!) - Date.parse(accepted.deadlines.fulfilment!)).toBe(resumed.held!.workingMs);
+    await bed.advance(30 * MINUTE);
+    // 4.5 hours after acceptance on a 2-hour fulfilment: inside it once the 3 hours held are counted out.
+    await c.complete(steward.partnerId, '已更换配件');
+    const snapshot = await c.world.until('completed in the read model', () =>
+      (c.world.lastSnapshot?.status === 'awaiting_follow_up' ? c.world.lastSnapshot : undefined));
+    // What the report's share inside the SLA reads (cases.within_sla = NOT fulfilmentBreached, migration 003).
+    expect(snapshot.details.fulfilmentBreached).toBe(false);
+    expect(c.world.types()).not.toContain('overdue');
+    expect(Date.parse(snapshot.completedAt!) - Date.parse(accepted.acknowledgedAt!)).toBeGreaterThan(4 * HOUR);
+  });
+});
+
 describe('deadlines that replay', () => {
   it('a running case replays on the calendar data it was opened with, whatever the release ships now', async () => {
     await startingAt('2026-10-20T05:59:00Z');
