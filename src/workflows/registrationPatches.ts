@@ -27,3 +27,10 @@ export const REVIEWER_SEARCH = 'reviewer-search';
  */
 export const ASSIGNED_REVIEW_ON_CALENDAR = 'assigned-review-on-calendar';
 
+/**
+ * A survey of 1-2 raises a `low_survey_score` escalation, as in a resident request, and it
+ * climbs after the case has closed (CLIMB_AFTER_CLOSE_PATCH) until someone takes it on.
+ * Before, a registration's low score opened a supervisor review in the timeline only. Asked
+ * only when a low score is recorded in a case on the working-day clocks.
+ */
+export const LOW_SCORE_ESCALATES = 'registration-low-score-escalates';

@@ -56,6 +56,8 @@ const REQUIRED_SHAPES = [
   // missed visits on the escalation chain (care-plan-escalation-chain; tests/workflow/carePlanEscalations.test.ts),
   // and a reviewer assigned by hand on the calendar (assigned-review-on-calendar; tests/workflow/registrationReviewers.test.ts)
   'care-plan-escalation-climbs', 'care-plan-escalation-acknowledged', 'registration-review-reassigned-on-calendar',
+  // a low survey score's escalation climbing after the case closed, and one taken on (escalation-climbs-after-close)
+  'sla-low-score-climbs-after-close', 'sla-low-score-acknowledged-after-close', 'registration-low-score-climbs-after-close',
 ];
 
 type History = temporal.api.history.v1.IHistory;
