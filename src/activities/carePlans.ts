@@ -4,6 +4,7 @@ import { upsertCareVisits } from '../db/carePlans';
 import { loadSlaPolicies } from '../db/slaPolicies';
 import type { CareVisitRecord } from '../domain/carePlan';
 import { resolveServiceRequestSla, type ServiceRequestSlaSnapshot } from '../domain/sla';
+import { withSlaClock } from '../api/slaClock';
 
 export interface CareVisitBatch { visits: CareVisitRecord[] }
 
@@ -13,9 +14,10 @@ export async function recordCareVisits(pool: Pool, batch: CareVisitBatch): Promi
 
 /**
  * The SLA an installation's service request starts with (category housing, urgency normal),
- * resolved as `POST /v1/service-requests` resolves it, and handed to the workflow as an
- * activity result so a policy change never alters a running plan's replay.
+ * resolved as `POST /v1/service-requests` resolves it, with its clock (the policy's calendar
+ * snapshot, escalation steps and maxHold: docs/sla-clocks.md), and handed to the workflow as an
+ * activity result so a policy or calendar change never alters a running plan's replay.
  */
 export async function resolveInstallationSla(pool: Pool): Promise<ServiceRequestSlaSnapshot> {
-  return resolveServiceRequestSla(await loadSlaPolicies(pool), 'housing', 'normal');
+  return withSlaClock(pool, resolveServiceRequestSla(await loadSlaPolicies(pool), 'housing', 'normal'), Date.now(), true);
 }

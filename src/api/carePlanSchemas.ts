@@ -83,7 +83,9 @@ export const CarePlanView = z.object({
   visits: z.object({ completed: z.number().int(), missed: z.number().int(), cancelled: z.number().int(), late: z.number().int() }),
   hoursTotal: z.number(),
   installations: z.array(z.object({ item: z.string(), note: z.string().nullable(), serviceRequestId: z.string().nullable(), status: z.string() })),
-  escalation: z.unknown().nullable(), pause: z.unknown().nullable(), createdAt: z.string(), endedAt: z.string().nullable().optional(),
+  escalation: z.unknown().nullable(),
+  escalations: z.array(z.unknown()).optional().openapi({ description: 'the plan\'s escalations on the chain, resolved ones included (docs/care-plans.md, "Escalations")' }),
+  pause: z.unknown().nullable(), createdAt: z.string(), endedAt: z.string().nullable().optional(),
   endReason: z.string().nullable().optional(), openVisits: z.array(VisitView),
 }).openapi('CarePlan');
 

@@ -28,6 +28,6 @@ export const clockFields = {
 export const CLOCK_FIELDS = {
   service_request: ['calendar', 'escalationSteps', 'maxHold'],
   registration: ['calendar', 'escalationSteps'],
-  // A plan's visit timings are its own schedule; a missed visit's escalation does not climb on a policy yet.
-  care_plan: [],
+  // A plan's visit timings are its own schedule; its missed visits' escalations climb on the policy's calendar and steps.
+  care_plan: ['calendar', 'escalationSteps'],
 } as const satisfies Record<CaseType, readonly (keyof typeof clockFields)[]>;

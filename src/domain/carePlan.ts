@@ -5,6 +5,9 @@
  */
 import { parseIsoDuration } from './duration';
 import type { CaseRunInput, CaseSnapshot } from './caseEvents';
+import type { EscalationRecord } from './escalation';
+import { visibleEscalations } from './escalationChain';
+import type { CarePlanSlaSnapshot } from './sla';
 import type { Resident } from './serviceRequest';
 
 export const CARE_SERVICES = [
@@ -181,6 +184,9 @@ export interface CareEscalation {
   since: string;
   acknowledgedBy?: string | null;
   acknowledgedAt?: string | null;
+  /** On the escalation chain (plans opened since care-plan-escalation-chain): the escalation's number and its next climb. */
+  escalation?: number;
+  nextLevelAt?: string | null;
 }
 
 /** The live state of a plan (the workflow's query answer and every update's). */
@@ -198,6 +204,11 @@ export interface CarePlanState {
   hoursTotal: number;
   installations: InstallationState[];
   escalation: CareEscalation | null;
+  /**
+   * Every escalation of the plan on the chain (docs/sla-clocks.md), resolved ones included;
+   * absent in plans whose runs began before the care-plan-escalation-chain patch.
+   */
+  escalations?: EscalationRecord[];
   pause: { since: string; reason: string } | null;
   createdAt: string;
   endedAt: string | null;
@@ -218,6 +229,14 @@ export interface CarePlanMemory {
   totalDurationMs: number;
   /** Visits changed since their last read-model write. */
   unwritten: string[];
+  /**
+   * The clock of the missed visits' escalations (calendar and steps), fixed when the chain first
+   * applies to the plan: the intake's snapshot, or the defaults of that release for plans opened
+   * before it (so a later release's defaults never reach a running plan).
+   */
+  escalationClock?: CarePlanSlaSnapshot;
+  /** The visit whose miss the current chain escalation is about. */
+  escalationVisitId?: string | null;
 }
 
 export interface CarePlanWorkflowInput extends CaseRunInput<CarePlanState, CarePlanMemory> {
@@ -225,6 +244,8 @@ export interface CarePlanWorkflowInput extends CaseRunInput<CarePlanState, CareP
   intake: CarePlanIntake;
   openedBy: string;
   openedAt: string;
+  /** The care-plan SLA policy's clock at intake (absent in plans opened before it). */
+  sla?: CarePlanSlaSnapshot;
 }
 
 export function initialCarePlanMemory(input: Pick<CarePlanWorkflowInput, 'intake'>): CarePlanMemory {
@@ -282,15 +303,17 @@ export function installationDescription(i: Pick<InstallationState, 'item' | 'not
 /** The plan's row in the read model (`cases`, type care_plan): what lists, deadlines and reports read. */
 export function carePlanSnapshot(s: CarePlanState, _memory: CarePlanMemory, workflowId: string): CaseSnapshot {
   const escalationOpen = s.escalation !== null && !s.escalation.acknowledgedAt;
+  // On the chain the deadline is the next climb (at the top level, the escalation's start: breached until taken on).
+  const escalationDue = escalationOpen ? (s.escalation!.nextLevelAt ?? s.escalation!.since) : null;
   const missedTimes = s.openVisits.filter((v) => v.status === 'scheduled' && v.missedAt).map((v) => Date.parse(v.missedAt!));
   return {
     id: s.id, type: 'care_plan', workflowId, status: s.status, category: null, urgency: null,
     community: s.resident.community, partnerId: s.partnerId, overdue: escalationOpen, reopenCount: 0, dispatchAttempts: 0,
     deadlines: {
       ...(missedTimes.length ? { check_in: new Date(Math.min(...missedTimes)).toISOString() } : {}),
-      ...(escalationOpen ? { escalation: s.escalation!.since } : {}),
+      ...(escalationDue ? { escalation: escalationDue } : {}),
     },
     createdAt: s.createdAt, acknowledgedAt: null, completedAt: null, closedAt: s.endedAt, outcome: null, satisfaction: null,
-    details: { ...s },
+    details: { ...s, ...(s.escalations ? { escalations: visibleEscalations(s.escalations) } : {}) },
   };
 }

@@ -122,7 +122,7 @@ export const CASE_TYPE_DEFS = {
     categories: [],
     // check_in: the soonest scheduled visit is missed then; escalation: a missed visit nobody has taken on yet
     deadlineKinds: ['check_in', 'escalation'],
-    // a plan carries its own schedule instead of an SLA policy
+    // a plan carries its own schedule; its policy has only the clock fields (calendar, escalationSteps: src/api/slaClockSchemas.ts)
     sla: { durations: [], counts: [], byCategoryAndUrgency: false },
   }),
 } satisfies Record<CaseType, CaseTypeDef>;

@@ -47,6 +47,15 @@ export interface RegistrationSlaSnapshot extends SlaClockSnapshot {
 }
 
 /**
+ * What a care plan keeps of its policy (docs/care-plans.md, "Escalations"): no durations of its
+ * own (a plan's visit timings are its schedule), only the clock of its missed visits'
+ * escalations: the calendar and the escalation steps, snapshotted at intake.
+ */
+export interface CarePlanSlaSnapshot extends SlaClockSnapshot {
+  source: SlaSource;
+}
+
+/**
  * Shipped defaults. Urgent cases get the seed's 24-hour response (the property company's
  * repairman fixing an old man's power the same day); routine ones a few days.
  */
@@ -126,4 +135,9 @@ export function resolveRegistrationSla(stored: readonly SlaPolicy[]): Registrati
     surveyWindowMs: ms(source, 'surveyWindow'),
     source,
   };
+}
+
+/** The care-plan policy: one for every plan (not split by category, urgency, service or community). */
+export function resolveCarePlanSla(stored: readonly SlaPolicy[]): CarePlanSlaSnapshot {
+  return { source: mergeApplicablePolicies(stored, { caseType: 'care_plan' }) };
 }

@@ -17,7 +17,9 @@ import { caseWorkflowId } from '../domain/caseTypes';
 import { SA } from '../domain/searchAttributes';
 import type { ServiceRequestWorkflowInput } from '../domain/serviceRequest';
 import { caseActivities, CaseKernel } from './caseKernel';
+import { sooner } from './escalationChain';
 import { carePlanBook } from './carePlanBook';
+import { carePlanChainIfPatched } from './carePlanEscalations';
 import * as cp from './carePlanMessages';
 import { serviceRequest } from './serviceRequest';
 import { invalidAction, invalidState, notYourOrder } from './validation';
@@ -45,10 +47,12 @@ export async function carePlan(input: CarePlanWorkflowInput): Promise<CarePlanSt
   const { rhythm } = memory;
   memory.announceAt ??= now();
   const record = kernel.record.bind(kernel);
+  // Missed visits climb the escalation chain on the care-plan policy's calendar; runs begun before keep one level (replay).
+  const chain = carePlanChainIfPatched(kernel, input);
   const {
     openVisit, scheduledVisits, nextSlotDue, moreVisits, touch, tell, scheduleNextVisit, resolveEscalation, cancelScheduled, endPlan,
     applyChange, nextDeadline, writeVisits,
-  } = carePlanBook(kernel, caseId);
+  } = carePlanBook(kernel, caseId, chain);
 
   // ---- the partner's updates: check-in and check-out (the facts of electronic visit verification) ----
 
@@ -168,6 +172,10 @@ export async function carePlan(input: CarePlanWorkflowInput): Promise<CarePlanSt
   });
 
   setHandler(cp.acknowledgeCareEscalation, ({ note, actor }) => {
+    if (chain) {
+      chain.acknowledge(actor, note);
+      return state;
+    }
     const e = state.escalation!;
     e.acknowledgedBy = actor;
     e.acknowledgedAt = iso(now());
@@ -176,7 +184,8 @@ export async function carePlan(input: CarePlanWorkflowInput): Promise<CarePlanSt
   }, {
     validator: (_input) => {
       kernel.require('acknowledge', 'acknowledge an escalation of');
-      if (!state.escalation || state.escalation.acknowledgedAt) throw invalidState(state.status, 'the plan has no escalation waiting to be taken on');
+      const waiting = chain ? chain.acknowledgeable : state.escalation !== null && !state.escalation.acknowledgedAt;
+      if (!waiting) throw invalidState(state.status, 'the plan has no escalation waiting to be taken on');
     },
   });
 
@@ -207,6 +216,7 @@ export async function carePlan(input: CarePlanWorkflowInput): Promise<CarePlanSt
   }
 
   async function work(): Promise<boolean> {
+    if (chain && (await chain.sendNotices())) return true;
     if (state.status === 'active' && moreVisits() && now() >= memory.announceAt!) {
       scheduleNextVisit();
       return true;
@@ -226,5 +236,10 @@ export async function carePlan(input: CarePlanWorkflowInput): Promise<CarePlanSt
   }
   // Visit rows are written before the partner is told (the kernel's quiet point), so a partner
   // who got `visit.scheduled` finds the visit.
-  return kernel.runUntilFinished({ work, nextDeadline, writeReadModel: writeVisits });
+  const final = await kernel.runUntilFinished({
+    work, nextDeadline: () => (chain ? sooner(nextDeadline(), chain.nextStep()) : nextDeadline()), writeReadModel: writeVisits,
+  });
+  // An escalation resolved or raised as the plan ended still reaches its contacts.
+  if (chain && (await chain.sendNotices())) await kernel.flush();
+  return final;
 }

@@ -9,6 +9,7 @@ import {
   slotDueAt, visitIdOf,
 } from '../domain/carePlan';
 import { caseActivities, type CaseKernel, type Deadline } from './caseKernel';
+import type { CarePlanChain } from './carePlanEscalations';
 import type * as cp from './carePlanMessages';
 
 const { recordCareVisits } = caseActivities;
@@ -16,7 +17,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export type CarePlanKernel = CaseKernel<'care_plan', CarePlanState, CarePlanMemory>;
 
-export function carePlanBook(kernel: CarePlanKernel, caseId: string) {
+/** `chain`: the plan's escalation chain (carePlanEscalations.ts), null in runs begun before it. */
+export function carePlanBook(kernel: CarePlanKernel, caseId: string, chain: CarePlanChain | null = null) {
   const { state, memory } = kernel;
   const { rhythm } = memory;
   const now = () => Date.now();
@@ -79,12 +81,14 @@ export function carePlanBook(kernel: CarePlanKernel, caseId: string) {
     touch(v);
     record('visit_missed', 'system', { visitId: v.visitId, partnerId: v.partnerId, dueAt: v.dueAt });
     tell(v.partnerId, 'visit.missed', v);
+    if (chain) return chain.visitMissed(v.visitId);
     // Every miss (re)raises the escalation, also one already taken on: a supervisor sees each.
     state.escalation = { level: 1, reason: 'visit_missed', visitId: v.visitId, since: iso(now()) };
     record('escalation_raised', 'system', { level: 1, reason: 'visit_missed', visitId: v.visitId, partnerId: v.partnerId });
   }
 
   function resolveEscalation(actor: string, cause: string): void {
+    if (chain) return chain.resolve(actor, cause);
     if (!state.escalation) return;
     record('escalation_resolved', actor, { level: state.escalation.level, visitId: state.escalation.visitId, cause });
     state.escalation = null;

@@ -3,7 +3,7 @@
  * domain/escalationChain.ts, their timeline events, the climb as one of the case's
  * deadlines, and the escalation.raised webhooks to each level's contacts.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { allHandlersFinished, condition, proxyActivities } from '@temporalio/workflow';
 import type { CaseActivities, EscalationNotice } from '../activities';
 import type { EscalationReason, EscalationRecord } from '../domain/escalation';
 import {
@@ -18,6 +18,13 @@ import type { CaseType } from '../domain/vocabulary';
  * this marker keep wall-clock deadlines and one-step escalations (every committed history replays).
  */
 export const SLA_CLOCKS_PATCH = 'sla-clocks-and-escalation-chain';
+
+/**
+ * An escalation still open when the case ends (a survey of 1-2 raises one as the case closes)
+ * climbs on: the workflow waits after the end until each is acknowledged or at its top level.
+ * Asked only when a case ends with such an escalation; before it, the workflow ended at once.
+ */
+export const CLIMB_AFTER_CLOSE_PATCH = 'escalation-climbs-after-close';
 
 /**
  * Contacts are told with a few quick retries, then the case moves on (the timeline says who
@@ -75,6 +82,31 @@ export class CaseEscalations {
   nextStep(): { at: number; fire: () => void } | null {
     const at = nextEscalationStepAt(this.records);
     return at === null ? null : { at, fire: () => this.apply(climbEscalations(this.records, Date.now(), this.sla), 'system') };
+  }
+
+  /** Whether an open escalation has a step still to climb. */
+  get climbing(): boolean {
+    return nextEscalationStepAt(this.records) !== null;
+  }
+
+  /**
+   * After the case has ended: the open escalations climb on, each step after its wait, until
+   * each is acknowledged (the acknowledge update still works) or at its top level; the contacts
+   * of every level reached are told and the timeline is written (`flush`) after each step.
+   */
+  async climbAfterEnd(flush: () => Promise<void>): Promise<void> {
+    for (;;) {
+      await this.sendNotices();
+      await flush();
+      const at = nextEscalationStepAt(this.records);
+      if (at === null) break;
+      const remaining = at - Date.now();
+      // Woken early when someone acknowledges it (the next step is then gone).
+      if (remaining > 0 && (await condition(() => nextEscalationStepAt(this.records) !== at, remaining))) continue;
+      this.apply(climbEscalations(this.records, Date.now(), this.sla), 'system');
+    }
+    await condition(allHandlersFinished);
+    await flush();
   }
 
   /** Tell the contacts of each level reached since the last call (the loop's work); false when there was nobody to tell. */

@@ -19,9 +19,9 @@ import {
 import { surveyOutcome } from '../domain/serviceRequest';
 import { DEPARTMENTS, type Department } from '../domain/vocabulary';
 import { caseActivities, CaseKernel, type Deadline, type PartnerNotification } from './caseKernel';
-import { CaseEscalations, SLA_CLOCKS_PATCH, sooner } from './escalationChain';
+import { CaseEscalations, CLIMB_AFTER_CLOSE_PATCH, SLA_CLOCKS_PATCH, sooner } from './escalationChain';
 import * as m from './messages';
-import { NOTICE_AT_ISSUE, REVIEWER_SEARCH } from './registrationPatches';
+import { LOW_SCORE_ESCALATES, NOTICE_AT_ISSUE, REVIEWER_SEARCH } from './registrationPatches';
 import { handleReviewerAssignment } from './reviewerAssignment';
 import { invalidAction, invalidState, notYourOrder } from './validation';
 
@@ -175,6 +175,8 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     record('survey', actor, { score, comment: comment ?? null });
     if (needsReview) record('supervisor_review_opened', 'system', { score });
     close(outcome);
+    // Raised once the case is closed (closing resolves the case's other escalations); it climbs after the close.
+    if (needsReview && chain && patched(LOW_SCORE_ESCALATES)) chain.raise('low_survey_score');
     return state;
   }, { validator: (_input) => kernel.require('survey', 'record a survey for') });
 
@@ -183,7 +185,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     return state;
   }, { validator: (_input) => kernel.require('cancel') });
 
-  handleReviewerAssignment(kernel, sla.reviewTimeoutMs);
+  handleReviewerAssignment(kernel, sla.reviewTimeoutMs, clocks ? dueMs : undefined);
 
   setHandler(m.acknowledgeRegistrationEscalation, ({ note, actor }) => {
     chain!.acknowledge(actor, note);
@@ -357,5 +359,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     nextDeadline: () => sooner(nextDeadline(), chain?.nextStep() ?? null),
   });
   if (chain && (await chain.sendNotices())) await kernel.flush();
+  // A low survey score's escalation climbs until someone takes it on or it is at the top (docs/sla-clocks.md).
+  if (chain?.climbing && patched(CLIMB_AFTER_CLOSE_PATCH)) await chain.climbAfterEnd(() => kernel.flush());
   return final;
 }

@@ -5,17 +5,24 @@
  * own request with a new order id and a whole review timeout. The API has checked that the
  * partner is an active partner of that department; the validator checks the case.
  */
-import { setHandler, uuid4 } from '@temporalio/workflow';
+import { patched, setHandler, uuid4 } from '@temporalio/workflow';
 import { pendingReviews, sendReviewTo } from '../domain/departmentReview';
 import type { RegistrationMemory, RegistrationState } from '../domain/registration';
 import type { CaseKernel } from './caseKernel';
 import * as m from './messages';
+import { ASSIGNED_REVIEW_ON_CALENDAR } from './registrationPatches';
 import { invalidState } from './validation';
 
 type RegistrationKernel = CaseKernel<'registration', RegistrationState, RegistrationMemory>;
 
-/** Register the `assignReviewer` update; the review request itself goes out from the main loop (`memory.reviewsToSend`). */
-export function handleReviewerAssignment(kernel: RegistrationKernel, reviewTimeoutMs: number): void {
+/**
+ * Register the `assignReviewer` update; the review request itself goes out from the main loop
+ * (`memory.reviewsToSend`). `onCalendar`: when a span of the policy's time from an instant ends,
+ * for a case on the working-day clocks (absent: wall-clock).
+ */
+export function handleReviewerAssignment(
+  kernel: RegistrationKernel, reviewTimeoutMs: number, onCalendar?: (fromMs: number, ms: number) => number,
+): void {
   const { state, memory } = kernel;
   setHandler(m.assignReviewer, ({ department, partnerId, partnerName, actor }) => {
     const review = state.reviews[department]!;
@@ -27,7 +34,9 @@ export function handleReviewerAssignment(kernel: RegistrationKernel, reviewTimeo
     // A new order id: the old reviewer's request (or its reminder) still being delivered is then moot and cancelled.
     const orderId = from ? uuid4() : review.orderId;
     kernel.record('review_reassigned', actor, { department, from, to: partnerId, orderId });
-    sendReviewTo(review, partnerId, orderId, Date.now(), reviewTimeoutMs);
+    // Cases assigned before the patch counted the new reviewer's timeout in wall-clock time (replay).
+    const dueAfter = onCalendar && patched(ASSIGNED_REVIEW_ON_CALENDAR) ? onCalendar : undefined;
+    sendReviewTo(review, partnerId, orderId, Date.now(), reviewTimeoutMs, dueAfter);
     memory.reviewsToRequest.splice(0, memory.reviewsToRequest.length, ...memory.reviewsToRequest.filter((d) => d !== department));
     (memory.reviewsToSend ??= []).push({ department, partnerName });
     state.overdue = pendingReviews(state.reviews).some(([, r]) => r.overdue);

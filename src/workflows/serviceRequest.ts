@@ -16,7 +16,7 @@ import {
   type ServiceRequestWorkflowInput, serviceRequestSnapshot, surveyOutcome,
 } from '../domain/serviceRequest';
 import { caseActivities, CaseKernel, type Deadline } from './caseKernel';
-import { CaseEscalations, SLA_CLOCKS_PATCH, sooner } from './escalationChain';
+import { CaseEscalations, CLIMB_AFTER_CLOSE_PATCH, SLA_CLOCKS_PATCH, sooner } from './escalationChain';
 import * as m from './messages';
 import { invalidState, notYourOrder } from './validation';
 
@@ -471,7 +471,9 @@ export async function serviceRequest(input: ServiceRequestWorkflowInput): Promis
     },
     nextDeadline: () => sooner(nextDeadline(), chain?.nextStep() ?? null),
   });
-  // An escalation raised as the case closed (a survey of 1-2) still reaches its contacts.
+  // An escalation raised as the case closed (a survey of 1-2) still reaches its contacts...
   if (chain && (await chain.sendNotices())) await kernel.flush();
+  // ...and climbs the chain until someone takes it on or it is at the top (cases closed before: it stayed at level 1).
+  if (chain?.climbing && patched(CLIMB_AFTER_CLOSE_PATCH)) await chain.climbAfterEnd(() => kernel.flush());
   return final;
 }

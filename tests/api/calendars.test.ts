@@ -130,8 +130,17 @@ describe('the clock fields of SLA policies', () => {
     expect((await policies()).find((p) => p.category === 'hardship')).toMatchObject({ calendar: 'cn-office', maxHold: 'P2D', escalationSteps: body.escalationSteps });
   });
 
+  it('takes a care-plan policy of a calendar and escalation steps only (its missed visits\' escalations climb on it)', async () => {
+    // The shipped defaults, stored explicitly: other tests' plans in this database count the same either way.
+    const body = { caseType: 'care_plan', calendar: 'always', escalationSteps: [{ level: 1, after: 'PT0S' }, { level: 2, after: 'PT4H' }, { level: 3, after: 'P1D' }] };
+    expect((await sys.call('PUT', '/v1/sla-policies', { key: supervisor, body })).status).toBe(200);
+    expect((await policies()).find((p) => p.caseType === 'care_plan')).toMatchObject({ calendar: 'always', escalationSteps: body.escalationSteps });
+  });
+
   it.each([
     ['an unknown calendar', { calendar: 'no-such-calendar', fulfilmentTimeout: 'PT1H' }, ['body.calendar']],
+    ['maxHold on a care plan', { caseType: 'care_plan', category: undefined, urgency: undefined, maxHold: 'P1D' }, ['body.maxHold']],
+    ['a duration on a care plan', { caseType: 'care_plan', category: undefined, urgency: undefined, fulfilmentTimeout: 'PT1H' }, ['body.fulfilmentTimeout']],
     ['a level above 3', { escalationSteps: [{ level: 1, after: 'PT0S' }, { level: 4, after: 'PT1H' }] }, ['body.escalationSteps.1.level']],
     ['levels out of order', { escalationSteps: [{ level: 2, after: 'PT0S' }, { level: 1, after: 'PT1H' }] }, ['body.escalationSteps.1.level']],
     ['waits out of order', { escalationSteps: [{ level: 1, after: 'PT4H' }, { level: 2, after: 'PT1H' }] }, ['body.escalationSteps.1.after']],

@@ -103,10 +103,18 @@ describe('a care plan through the API', () => {
     await eventually(() => carers.sim.received.find((d) => d.event === 'visit.missed' && d.body.caseId === id), { what: 'visit.missed' });
     const escalated = await eventually(async () => (await sys.call('GET', `/v1/care-plans/${id}`, { key: staff })).body, { accept: (p: any) => p.escalation?.visitId === 'visit-3', what: 'escalation' });
     expect(escalated.escalation).toMatchObject({ level: 1, reason: 'visit_missed' });
-    const timeouts = await eventually(async () => (await sys.call('GET', '/v1/timeouts?within=PT1H&type=care_plan', { key: supervisor })).body.items as any[], {
+    // On the escalation chain (the default care-plan policy: PT0S, PT4H, P1D): its next climb is the deadline.
+    expect(Date.parse(escalated.escalation.nextLevelAt) - Date.parse(escalated.escalation.since)).toBe(4 * 3_600_000);
+    const timeouts = await eventually(async () => (await sys.call('GET', '/v1/timeouts?within=PT5H&type=care_plan', { key: supervisor })).body.items as any[], {
       accept: (items) => items.some((d) => d.caseId === id && d.kind === 'escalation'), what: 'escalation in /v1/timeouts',
     });
-    expect(timeouts.find((d: any) => d.caseId === id && d.kind === 'escalation')).toMatchObject({ breached: true, caseType: 'care_plan' });
+    expect(timeouts.find((d: any) => d.caseId === id && d.kind === 'escalation')).toMatchObject({
+      breached: false, caseType: 'care_plan', dueAt: escalated.escalation.nextLevelAt,
+    });
+    const chain = await eventually(async () => (await sys.call('GET', `/v1/escalations?caseType=care_plan&community=${encodeURIComponent(sys.community)}`, { key: supervisor })).body.items as any[], {
+      accept: (items) => items.some((e) => e.caseId === id), what: 'the escalation listed',
+    });
+    expect(chain.find((e) => e.caseId === id)).toMatchObject({ reason: 'care_visit_missed', level: 1, status: 'open', nextLevelAt: escalated.escalation.nextLevelAt });
 
     // visit 4: cancelled by staff: not a miss, no hours
     await visitNamed(id, 'visit-4', () => true, 'visit-4 scheduled');

@@ -8,7 +8,8 @@
  * written by them when asked:
  *
  *     RECORD_HISTORIES=1 npx jest tests/workflow/serviceRequest.test.ts tests/workflow/registration.test.ts \
- *       tests/workflow/registrationReviewers.test.ts tests/workflow/longLivedCase.test.ts
+ *       tests/workflow/registrationReviewers.test.ts tests/workflow/longLivedCase.test.ts \
+ *       tests/workflow/carePlan.test.ts tests/workflow/carePlanEscalations.test.ts tests/workflow/slaClocks.test.ts
  *
  * Record again when a new shape appears (or to drop histories from code paths that no
  * running case can be on any more); keep the older files as long as such cases may exist.
@@ -52,6 +53,11 @@ const REQUIRED_SHAPES = [
   // care plans (tests/workflow/carePlan.test.ts): the visit cycle with an installation, a change of plan, continued runs
   'care-plan-visit-cycle', 'care-plan-changed',
   'care-plan-continued-as-new-first-run', 'care-plan-continued-as-new-second-run', 'care-plan-continued-as-new-last-run',
+  // missed visits on the escalation chain (care-plan-escalation-chain; tests/workflow/carePlanEscalations.test.ts),
+  // and a reviewer assigned by hand on the calendar (assigned-review-on-calendar; tests/workflow/registrationReviewers.test.ts)
+  'care-plan-escalation-climbs', 'care-plan-escalation-acknowledged', 'registration-review-reassigned-on-calendar',
+  // a low survey score's escalation climbing after the case closed, and one taken on (escalation-climbs-after-close)
+  'sla-low-score-climbs-after-close', 'sla-low-score-acknowledged-after-close', 'registration-low-score-climbs-after-close',
 ];
 
 type History = temporal.api.history.v1.IHistory;

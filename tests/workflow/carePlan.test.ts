@@ -105,7 +105,8 @@ describe('a care plan', () => {
     expect(state.escalation).toMatchObject({ level: 1, reason: 'visit_missed', visitId: 'visit-3' });
     expect(w.sent(ELDERCARE, 'visit.missed').map((x) => x.orderId)).toEqual(['visit-3']);
     const row = await w.until('case row overdue', () => (w.lastSnapshot?.overdue ? w.lastSnapshot : undefined));
-    expect(row.deadlines.escalation).toBe(state.escalation!.since);
+    // The next climb of the chain (the default steps: level 2 four hours after the miss).
+    expect(row.deadlines.escalation).toBe(state.escalation!.nextLevelAt);
     expect(await rejection(c.checkIn('visit-3', ELDERCARE))).toMatchObject({ type: 'InvalidCaseState' });
     await c.acknowledge('已电话联系养老公司');
     await w.waitForEvent('escalation_acknowledged');

@@ -9,7 +9,9 @@ import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { CaseActivities, CareVisitBatch, PartnerCandidate, PartnerSelectionCriteria, WebhookDelivery } from '../../src/activities';
+import type {
+  CaseActivities, CareVisitBatch, EscalationNotice, EscalationNoticeResult, PartnerCandidate, PartnerSelectionCriteria, WebhookDelivery,
+} from '../../src/activities';
 import type { CarePlanIntake, CarePlanState, CarePlanWorkflowInput, CareVisitRecord } from '../../src/domain/carePlan';
 import type { CaseEvent, CaseEventBatch } from '../../src/domain/caseEvents';
 import { resolveServiceRequestSla } from '../../src/domain/sla';
@@ -34,6 +36,16 @@ export class CarePlanWorld extends RecordedCase {
   readonly visits = new Map<string, CareVisitRecord>();
   /** Every visit write, in arrival order (a lost or repeated write would show here). */
   readonly visitWrites: CareVisitRecord[] = [];
+  /** Escalation contacts per level (none unless a test adds them), and what each level was told. */
+  readonly escalationContacts: Partial<Record<number, string[]>> = {};
+  readonly escalationNotices: EscalationNotice[] = [];
+
+  notifyEscalationContacts(notice: EscalationNotice): EscalationNoticeResult {
+    const contacts = this.escalationContacts[notice.level] ?? [];
+    if (contacts.length) this.escalationNotices.push(notice);
+    this.changed();
+    return { contacts: contacts.length, delivered: contacts.length, refused: 0 };
+  }
 
   writeVisits(batch: CareVisitBatch): void {
     for (const v of batch.visits) {
@@ -79,7 +91,8 @@ export class CarePlanWorld extends RecordedCase {
 
 const HANDYMAN: PartnerCandidate = { partnerId: 'handyman-co', name: '适老化改造公司', openOrders: 0 };
 
-type Activities = Pick<CaseActivities, 'recordCaseEvents' | 'deliverWebhook' | 'recordCareVisits' | 'resolveInstallationSla' | 'selectPartner'>;
+type Activities = Pick<CaseActivities,
+  'recordCaseEvents' | 'deliverWebhook' | 'recordCareVisits' | 'resolveInstallationSla' | 'selectPartner' | 'notifyEscalationContacts'>;
 
 class FakeCarePlanServices {
   private readonly worlds = new Map<string, CarePlanWorld>();
@@ -114,6 +127,9 @@ class FakeCarePlanServices {
     },
     resolveInstallationSla: async () => resolveServiceRequestSla([REPAIR_SLA], 'housing', 'normal'),
     selectPartner: async (c: PartnerSelectionCriteria) => (c.excludePartnerIds.includes(HANDYMAN.partnerId) ? null : HANDYMAN),
+    // An installation's request has no world of its own here: nobody to tell at any level.
+    notifyEscalationContacts: async (notice: EscalationNotice) =>
+      this.worlds.get(notice.caseId)?.notifyEscalationContacts(notice) ?? { contacts: 0, delivered: 0, refused: 0 },
     deliverWebhook: async (d: WebhookDelivery) => {
       const world = this.worlds.get(d.caseId);
       if (world) {
@@ -131,15 +147,19 @@ export interface CarePlanTestBed {
   /** Move workflow time to `at` (timers due meanwhile fire in order). */
   advanceTo(at: number): Promise<void>;
   advance(ms: number): Promise<void>;
-  open(intake: (now: number) => CarePlanIntake, opts?: Pick<CarePlanWorkflowInput, 'continueAsNewAfterEvents'>): Promise<CarePlanCase>;
+  open(
+    intake: (now: number) => CarePlanIntake,
+    opts?: Pick<CarePlanWorkflowInput, 'continueAsNewAfterEvents' | 'sla'> & { prepare?: (world: CarePlanWorld) => void },
+  ): Promise<CarePlanCase>;
   /** What a service request opened by an installation has written (its timeline, its case rows). */
   serviceRequest(caseId: string): RecordedCase;
   stop(): Promise<void>;
 }
 
-export async function startCarePlanTestBed(): Promise<CarePlanTestBed> {
+/** `serverPath`: a test server whose clock starts on a given date (tests/support/fakeClock.ts). */
+export async function startCarePlanTestBed(opts: { serverPath?: string } = {}): Promise<CarePlanTestBed> {
   const services = new FakeCarePlanServices();
-  const bed = await startCaseTestBed(services.activities);
+  const bed = await startCaseTestBed(services.activities, { serverPath: opts.serverPath });
   const { env } = bed;
   return {
     env,
@@ -149,8 +169,9 @@ export async function startCarePlanTestBed(): Promise<CarePlanTestBed> {
       const ms = at - (await env.currentTimeMs());
       if (ms > 0) await env.sleep(ms);
     },
-    async open(makeIntake, opts = {}) {
+    async open(makeIntake, { prepare, ...opts } = {}) {
       const world = services.open();
+      prepare?.(world);
       const now = await env.currentTimeMs();
       const intake = makeIntake(now);
       const input: CarePlanWorkflowInput = {

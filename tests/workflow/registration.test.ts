@@ -77,6 +77,26 @@ describe('a complete application', () => {
   });
 });
 
+describe('a low survey score (docs/sla-clocks.md)', () => {
+  it('raises low_survey_score as the case closes; it climbs to level 3 after the close (default steps PT4H, P1D), then the workflow ends', async () => {
+    const c = await bed.open(mortgage());
+    await c.reviewsRequested();
+    await c.approveAll();
+    await c.world.waitForStatus('awaiting_delivery');
+    await c.delivered();
+    expect(await c.survey(1, '窗口让我跑了三趟')).toMatchObject({ status: 'closed', outcome: 'unsatisfied' });
+    const raised = await c.world.waitForEvent('escalation_raised');
+    expect(raised.data).toMatchObject({ reason: 'low_survey_score', level: 1 });
+    const final = await c.result();
+    expect(final.status).toBe('closed');
+    expect(final.escalations).toEqual([expect.objectContaining({ reason: 'low_survey_score', level: 3, status: 'open', nextLevelAt: null })]);
+    const climbs = c.world.events('escalation_level_raised');
+    expect(climbs.map((e) => e.data.level)).toEqual([2, 3]);
+    expect(span(raised.at, climbs[1].at)).toBeGreaterThanOrEqual(DAY);
+    await keepHistory('registration-low-score-climbs-after-close', c);
+  });
+});
+
 describe('the completeness check (一次性告知)', () => {
   it('tells every missing document at once, and starts the clock only when the supplement completes them', async () => {
     const c = await bed.open(transferMissingTwo());

@@ -3,9 +3,13 @@
  * pending review to another partner of the department, and a department without an
  * active partner, searched for on a growing timer until one appears.
  */
+import type { Pool } from 'pg';
+import { withSlaClock } from '../../src/api/slaClock';
 import type { RegistrationIntake } from '../../src/domain/registration';
 import { REVIEWER_SEARCH_MAX_MS } from '../../src/domain/departmentReview';
+import { resolveRegistrationSla } from '../../src/domain/sla';
 import * as m from '../../src/workflows/messages';
+import { testServerStartingAt } from '../support/fakeClock';
 import { DAY, HOUR, MINUTE, REVIEWERS, rejection, type RegistrationCase, type RegistrationTestBed, startRegistrationTestBed } from './registrationTestBed';
 import { writeHistoryFile } from './support';
 
@@ -135,5 +139,56 @@ describe('a department with no active reviewer', () => {
     await bed.advance(2 * REVIEWER_SEARCH_MAX_MS);
     expect(c.world.reviewerLookups.tax).toBe(lookups); // the search stopped
     expect(c.world.sent('tax-bureau-west', 'order.reminder')).toHaveLength(1); // reminded as any reviewer is
+  });
+});
+
+/**
+ * A reviewer a supervisor assigns by hand gets the review timeout on the policy's calendar
+ * (the assigned-review-on-calendar patch), as a review sent at acceptance does: on a test
+ * server whose clock starts on Friday 16 October 2026 (tests/support/fakeClock.ts).
+ */
+describe('a review assigned by hand in a case on cn-office', () => {
+  let friday: RegistrationTestBed;
+  afterAll(async () => { await friday?.stop(); });
+
+  it('is due 2 working hours after the assignment: Friday 15:50 Beijing -> Monday 08:50, reminded at Friday 16:50', async () => {
+    friday = await startRegistrationTestBed({ serverPath: await testServerStartingAt('2026-10-16T07:00:00Z') });
+    const policy = resolveRegistrationSla([{
+      caseType: 'registration', supplementWindow: 'P15D', reviewTimeout: 'PT2H', completionTarget: 'PT20M', surveyWindow: 'P7D', calendar: 'cn-office',
+    }]);
+    const sla = await withSlaClock(undefined as unknown as Pool, policy, await friday.now(), false);
+    const c = await friday.open(mortgage(), REVIEWERS, { sla });
+    await c.reviewsRequested();
+    const atStart = (await c.state()).reviews.housing!;
+    // Sent at acceptance, Friday 15:00 Beijing: due at 17:00 the same day.
+    expect(span(atStart.requestedAt, atStart.dueAt)).toBe(2 * HOUR);
+
+    // 15:50 Beijing, before the reminders of 16:00 go out.
+    const at = Date.parse('2026-10-16T07:50:00Z') - (await friday.now());
+    if (at > 0) await friday.advance(at);
+    const moved = await c.assign('housing', 'housing-bureau-east');
+    const review = moved.reviews.housing!;
+    // 15:50-17:30 on Friday, the weekend off, 08:30-08:50 on Monday 19 October; wall-clock time would say Friday 17:50.
+    const drift = (actual: string, expected: string) => Date.parse(actual) - Date.parse(expected);
+    expect(drift(review.dueAt, '2026-10-19T00:50:00Z')).toBeGreaterThanOrEqual(0);
+    expect(drift(review.dueAt, '2026-10-19T00:50:00Z')).toBeLessThan(5000);
+    expect(drift(review.remindAt, '2026-10-16T08:50:00Z')).toBeGreaterThanOrEqual(0);
+    expect(drift(review.remindAt, '2026-10-16T08:50:00Z')).toBeLessThan(5000);
+    const request = await c.world.waitForWebhook('housing-bureau-east', 'review.requested');
+    expect(request.deadline).toBe(review.dueAt);
+
+    // Saturday evening: the housing review is not overdue (the other two, due Friday 17:00, are).
+    await friday.advance(Date.parse('2026-10-17T12:00:00Z') - (await friday.now()));
+    const saturday = await c.state();
+    expect(saturday.reviews.housing).toMatchObject({ overdue: false, reminded: true });
+    expect(c.world.events('overdue').map((e) => e.data.department).sort()).toEqual(['natural_resources', 'tax']);
+
+    await c.world.until('the new request recorded as delivered', () =>
+      c.world.events('notification_delivered').some((e) => e.data.orderId === review.orderId));
+    await c.review('housing', true, undefined, 'housing-bureau-east');
+    await c.review('tax', true);
+    await c.review('natural_resources', true);
+    await finish(c);
+    await keepHistory('registration-review-reassigned-on-calendar', c);
   });
 });

@@ -117,27 +117,33 @@ class FakeRegistrationServices {
 export const REVIEWERS = { tax: 'tax-bureau', housing: 'housing-bureau', natural_resources: 'natural-resources-bureau' } as const;
 
 /** The shipped registration SLA, pinned so the tests do not move when the defaults do. */
-const SLA = resolveRegistrationSla([{
+export const SLA = resolveRegistrationSla([{
   caseType: 'registration', supplementWindow: 'P15D', reviewTimeout: 'PT2H', completionTarget: 'PT20M', surveyWindow: 'P7D',
 }]);
 
 export interface RegistrationTestBed {
   env: TestWorkflowEnvironment;
   advance(ms: number): Promise<void>;
-  open(intake: RegistrationIntake, reviewers?: Partial<Record<Department, string | null>>, opts?: { continueAsNewAfterEvents?: number }): Promise<RegistrationCase>;
+  open(
+    intake: RegistrationIntake, reviewers?: Partial<Record<Department, string | null>>,
+    opts?: Partial<Pick<RegistrationWorkflowInput, 'continueAsNewAfterEvents' | 'sla'>>,
+  ): Promise<RegistrationCase>;
+  now(): Promise<number>;
   stop(): Promise<void>;
 }
 
-export async function startRegistrationTestBed(): Promise<RegistrationTestBed> {
+/** `serverPath`: a test server whose clock starts on a given date (tests/support/fakeClock.ts). */
+export async function startRegistrationTestBed(opts: { serverPath?: string } = {}): Promise<RegistrationTestBed> {
   const services = new FakeRegistrationServices();
-  const bed = await startCaseTestBed(services.activities);
+  const bed = await startCaseTestBed(services.activities, { serverPath: opts.serverPath });
   return {
     env: bed.env,
     advance: (ms) => bed.advance(ms),
-    async open(intake, reviewers = REVIEWERS, opts = {}) {
+    now: () => bed.now(),
+    async open(intake, reviewers = REVIEWERS, { sla = SLA, ...opts } = {}) {
       const world = services.open(reviewers);
       const input: RegistrationWorkflowInput = {
-        caseId: world.caseId, intake, sla: SLA, openedBy: 'staff:window-1', openedAt: new Date(await bed.now()).toISOString(), ...opts,
+        caseId: world.caseId, intake, sla, openedBy: 'staff:window-1', openedAt: new Date(await bed.now()).toISOString(), ...opts,
       };
       // Started as the API starts it: the same startCaseWorkflow, search attributes included.
       const handle = await bed.start('registration', input);

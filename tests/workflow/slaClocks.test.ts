@@ -162,6 +162,85 @@ describe('the escalation chain (逐级督办) with steps PT0S, PT1H, PT2H', () =
   });
 });
 
+/**
+ * A survey of 1-2 raises `low_survey_score` as the case closes; the workflow stays until the
+ * escalation is taken on or at the top level (the escalation-climbs-after-close patch).
+ */
+describe('a low survey score after the case closed', () => {
+  const fastSteps = { escalationSteps: [{ level: 1, after: 'PT0S' }, { level: 2, after: 'PT1H' }, { level: 3, after: 'PT2H' }] };
+  const withContacts = { prepare: (w: { escalationContacts: Partial<Record<number, string[]>> }) => {
+    w.escalationContacts[1] = ['网格长'];
+    w.escalationContacts[2] = ['社区书记'];
+    w.escalationContacts[3] = ['街道办'];
+  } };
+
+  async function closedWithScore(score: number, history: string) {
+    await startingAt('2026-11-02T01:00:00Z');
+    const c = await bed.openCase({ partners: [steward], sla: await slaFor(fastSteps), ...withContacts });
+    recordHistoryIfAsked(history, c);
+    await c.dispatchedTo(steward.partnerId);
+    await c.accept(steward.partnerId);
+    await c.complete(steward.partnerId, '已修好');
+    await c.followUp(true, '居民确认');
+    const closed = await c.survey(score, '师傅态度差');
+    expect(closed.status).toBe('closed');
+    const raised = await c.world.waitForEvent('escalation_raised', { reason: 'low_survey_score', level: 1 });
+    expect(raised.data.nextLevelAt).not.toBeNull();
+    return c;
+  }
+
+  it('climbs from level 1 to 3 after the close, each level told, and the workflow ends at the top', async () => {
+    const c = await closedWithScore(1, 'sla-low-score-climbs-after-close');
+    await bed.advance(2 * HOUR + MINUTE);
+    await c.world.waitForEvent('escalation_level_raised', { level: 3, reason: 'low_survey_score' });
+    const final = await c.result();
+    expect(final.status).toBe('closed');
+    expect(final.escalations!.find((e) => e.reason === 'low_survey_score')).toMatchObject({ level: 3, status: 'open', nextLevelAt: null });
+    await c.world.until('three levels told', () => c.world.escalationNotices.length === 3 || undefined);
+    expect(c.world.escalationNotices.map((n) => [n.level, n.reason])).toEqual([[1, 'low_survey_score'], [2, 'low_survey_score'], [3, 'low_survey_score']]);
+    // The read model has the top level (written after the close).
+    await c.world.until('level 3 in the read model', () =>
+      (c.world.lastSnapshot?.details.escalations as { level: number }[] | undefined)?.some((e) => e.level === 3) || undefined);
+  });
+
+  it('stops when a supervisor takes it on at level 2, and the workflow ends then', async () => {
+    const c = await closedWithScore(2, 'sla-low-score-acknowledged-after-close');
+    await bed.advance(HOUR + MINUTE);
+    await c.world.waitForEvent('escalation_level_raised', { level: 2, reason: 'low_survey_score' });
+    await c.world.waitForEvent('escalation_notified', { level: 2 });
+    const acknowledged = await c.acknowledgeEscalation('社区书记回访居民');
+    expect(acknowledged.escalations!.find((e) => e.reason === 'low_survey_score')).toMatchObject({ level: 2, status: 'acknowledged' });
+    const final = await c.result();
+    expect(final.status).toBe('closed');
+    expect(c.world.events('escalation_level_raised').map((e) => e.data.level)).toEqual([2]);
+    await c.world.waitForEvent('escalation_acknowledged', { level: 2 });
+    expect(c.world.escalationNotices.map((n) => n.level)).toEqual([1, 2]);
+  });
+});
+
+describe('the share inside the SLA counts held time out', () => {
+  it('a case held longer than its whole fulfilment time and completed before the moved deadline is not breached', async () => {
+    await startingAt('2026-11-02T01:00:00Z');
+    const c = await bed.openCase({ partners: [steward], sla: await slaFor({ fulfilmentTimeout: 'PT2H' }) });
+    await c.dispatchedTo(steward.partnerId);
+    const accepted = await c.accept(steward.partnerId);
+    await bed.advance(HOUR);
+    await c.hold(steward.partnerId, 'awaiting_parts', '等配件');
+    await bed.advance(3 * HOUR); // past the original deadline, on hold
+    const resumed = await c.resume(steward.partnerId);
+    expect(Date.parse(resumed.deadlines.fulfilment!) - Date.parse(accepted.deadlines.fulfilment!)).toBe(resumed.held!.workingMs);
+    await bed.advance(30 * MINUTE);
+    // 4.5 hours after acceptance on a 2-hour fulfilment: inside it once the 3 hours held are counted out.
+    await c.complete(steward.partnerId, '已更换配件');
+    const snapshot = await c.world.until('completed in the read model', () =>
+      (c.world.lastSnapshot?.status === 'awaiting_follow_up' ? c.world.lastSnapshot : undefined));
+    // What the report's share inside the SLA reads (cases.within_sla = NOT fulfilmentBreached, migration 003).
+    expect(snapshot.details.fulfilmentBreached).toBe(false);
+    expect(c.world.types()).not.toContain('overdue');
+    expect(Date.parse(snapshot.completedAt!) - Date.parse(accepted.acknowledgedAt!)).toBeGreaterThan(4 * HOUR);
+  });
+});
+
 describe('deadlines that replay', () => {
   it('a running case replays on the calendar data it was opened with, whatever the release ships now', async () => {
     await startingAt('2026-10-20T05:59:00Z');

@@ -4,8 +4,10 @@ import type { Pool } from 'pg';
 import type { ZodType } from 'zod';
 import { caseStatuses, getCareVisit } from '../../db/carePlans';
 import { getPartner } from '../../db/partners';
+import { currentSlaPolicies } from '../../db/slaPolicies';
 import { type CarePlanState, type CarePlanWorkflowInput, initialCarePlanState, SETTLED_VISIT_STATUSES } from '../../domain/carePlan';
 import { caseWorkflowId } from '../../domain/caseTypes';
+import { resolveCarePlanSla } from '../../domain/sla';
 import * as cp from '../../workflows/carePlanMessages';
 import { inCommunityScope, type Principal } from '../auth';
 import { actorOf, caseIntake, continueAsNewAfter, startCase } from '../caseIntake';
@@ -16,6 +18,7 @@ import {
 import type { ApiDeps } from '../deps';
 import { badRequest, conflict, forbidden, notFound } from '../problem';
 import { withoutContactDetails } from '../residentPrivacy';
+import { withSlaClock } from '../slaClock';
 import type { ApiRoutes, Reply, RouteSpec } from '../routing';
 import { EmptyBody } from '../schemas';
 import { queryState, runUpdate } from '../workflowCalls';
@@ -81,8 +84,11 @@ export function carePlanRoutes(routes: ApiRoutes, deps: ApiDeps): void {
       await requireActivePartner(pool, body.partnerId, 'body.partnerId');
       const intake = caseIntake('care_plan', principal, req.header('idempotency-key'), body);
       const { caseId } = intake;
+      const openedAt = Date.now();
+      // The care-plan policy's calendar and escalation steps, snapshotted for the plan's whole life (docs/care-plans.md).
+      const sla = await withSlaClock(pool, resolveCarePlanSla(await currentSlaPolicies(pool)), openedAt, false);
       const input: CarePlanWorkflowInput = {
-        caseId, intake: body, openedBy: actorOf(principal), openedAt: new Date().toISOString(), ...continueAsNewAfter(config),
+        caseId, intake: body, openedBy: actorOf(principal), openedAt: new Date(openedAt).toISOString(), sla, ...continueAsNewAfter(config),
       };
       const initial = initialCarePlanState(input);
       const { repeat } = await startCase(temporal, 'care_plan', input, taskQueue, intake);

@@ -52,16 +52,18 @@ const Measures = {
   serviceHours: z.number(),
   registration: z.object({ certified: z.number().int(), sameDayShare: z.number().nullable(), medianTimeToCertificate: z.number().nullable() }),
 };
+const EscalationFigures = z.object({
+  total: z.number().int(), byLevel: z.record(z.string(), z.number().int()), byStatus: z.record(z.string(), z.number().int()),
+  timeToAcknowledge: z.object({ cases: z.number().int(), median: z.number().nullable(), p90: z.number().nullable() }),
+}).openapi({ description: 'escalations of the cases in the window (or the group), by the level reached and status; seconds to acknowledge (docs/sla-clocks.md)' });
+const HoldFigures = z.object({ cases: z.number().int(), holds: z.number().int(), workingSeconds: z.number() })
+  .openapi({ description: 'cases put on hold, holds, and the working time they stopped the fulfilment clock for' });
 const SummaryReport = z.object({
   groupBy: z.enum(REPORT_GROUPINGS), from: z.string().nullable(), to: z.string().nullable(),
-  groups: z.array(z.object({ key: z.string().nullable(), label: z.string().nullable(), ...Measures })),
+  groups: z.array(z.object({ key: z.string().nullable(), label: z.string().nullable(), ...Measures, escalations: EscalationFigures, holds: HoldFigures })),
   overall: z.object(Measures),
-  escalations: z.object({
-    total: z.number().int(), byLevel: z.record(z.string(), z.number().int()), byStatus: z.record(z.string(), z.number().int()),
-    timeToAcknowledge: z.object({ cases: z.number().int(), median: z.number().nullable(), p90: z.number().nullable() }),
-  }).openapi({ description: 'escalations of the cases in the window, by the level reached and status; seconds to acknowledge (docs/sla-clocks.md)' }),
-  holds: z.object({ cases: z.number().int(), holds: z.number().int(), workingSeconds: z.number() })
-    .openapi({ description: 'cases put on hold, holds, and the working time they stopped the fulfilment clock for' }),
+  escalations: EscalationFigures,
+  holds: HoldFigures,
 }).openapi('SummaryReport');
 
 export function supervisionRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
@@ -89,7 +91,9 @@ export function supervisionRoutes(routes: ApiRoutes, { pool }: ApiDeps): void {
     handler: async ({ query, principal, req }) => {
       const scope = communityScope(principal, query.community);
       const [summary, clocks] = await Promise.all([summarize(pool, { ...query, scope }), clockReport(pool, { ...query, scope })]);
-      const report = { ...summary, ...clocks };
+      const { escalations, holds } = clocks;
+      // Each group's escalation and hold figures beside its other measures; the whole window's at the top.
+      const report = { ...summary, groups: summary.groups.map((g) => ({ ...g, ...clocks.group(g.key) })), escalations, holds };
       if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
         const locale = negotiateLocale(req.header('accept-language'), 'en');
         return { status: 200, body: summaryToCsv(report, locale), contentType: 'text/csv; charset=utf-8', headers: { Vary: 'Accept, Accept-Language', 'Content-Language': locale } as Record<string, string> };
