@@ -184,25 +184,29 @@ function visitsQuery(f: CareHoursFilter): string {
  * to (width_bucket counts the elements <= its operand; timestamps are whole microseconds, so
  * "< t" is "<= t - 1 µs"); the window holds visits lo+1 .. hi, whose totals are the running
  * totals at hi minus those at lo (element 0 does not exist: NULL, taken as 0). Only the years
- * the window touches are read.
+ * the window touches are read. OFFSET 0 keeps lo and hi computed once per row (a flattened
+ * subquery would repeat the binary search in every expression that uses them); grouping and
+ * counting plans under COLLATE "C" compares bytes (the same groups: both collations are
+ * deterministic), and the rows come out in the report's order as before.
  */
 function rollupQuery(f: CareHoursFilter): string {
   const group = GROUP_COLUMN[f.groupBy];
-  const at = (a: string, i: string) => `coalesce(r.${a}[${i}], 0)`;
-  const delta = (a: string) => `${at(a, 'b.hi')} - ${at(a, 'b.lo')}`;
-  return `SELECT grouping(key) = 1 AS overall, key, ${TOTALS}
-     FROM (SELECT r.${group} AS key, r.case_id,
+  const delta = (a: string) => `coalesce(${a}[hi], 0) - coalesce(${a}[lo], 0)`;
+  return `SELECT overall, key, plans, completed, missed, on_time, duration_ms FROM (
+     SELECT grouping(key) = 1 AS overall, key, ${TOTALS}
+     FROM (SELECT key COLLATE "C" AS key, case_id COLLATE "C" AS case_id,
        ${delta('completed')} AS completed, ${delta('missed')} AS missed, ${delta('on_time')} AS on_time, ${delta('duration_ms')} AS duration_ms
-       FROM care_hours_rollup r
-       CROSS JOIN LATERAL (SELECT
-         CASE WHEN $1::timestamptz IS NULL THEN 0 ELSE width_bucket($1::timestamptz - interval '1 microsecond', r.due_at) END AS lo,
-         CASE WHEN $2::timestamptz IS NULL THEN cardinality(r.due_at) ELSE width_bucket($2::timestamptz - interval '1 microsecond', r.due_at) END AS hi) b
-       WHERE ($1::timestamptz IS NULL OR r.year >= care_hours_year($1::timestamptz))
-         AND ($2::timestamptz IS NULL OR r.year <= care_hours_year($2::timestamptz))
-         AND ${COMMUNITY_FILTER.replace(/community/g, 'r.community')}
-         AND b.hi > b.lo) v
-     GROUP BY GROUPING SETS ((key), ())
-     ORDER BY overall, key`;
+       FROM (SELECT r.${group} AS key, r.case_id, r.completed, r.missed, r.on_time, r.duration_ms,
+           CASE WHEN $1::timestamptz IS NULL THEN 0 ELSE width_bucket($1::timestamptz - interval '1 microsecond', r.due_at) END AS lo,
+           CASE WHEN $2::timestamptz IS NULL THEN cardinality(r.due_at) ELSE width_bucket($2::timestamptz - interval '1 microsecond', r.due_at) END AS hi
+         FROM care_hours_rollup r
+         WHERE ($1::timestamptz IS NULL OR r.year >= care_hours_year($1::timestamptz))
+           AND ($2::timestamptz IS NULL OR r.year <= care_hours_year($2::timestamptz))
+           AND ${COMMUNITY_FILTER.replace(/community/g, 'r.community')}
+         OFFSET 0) w
+       WHERE hi > lo) v
+     GROUP BY GROUPING SETS ((key), ())) g
+     ORDER BY overall, key COLLATE "default"`;
 }
 
 /**
