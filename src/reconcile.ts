@@ -7,7 +7,7 @@
  *
  * `--rewrite` replaces the named cases' timelines with their current runs' histories (after
  * a workflow reset: src/reconciliation/rewriteTimeline.ts, docs/deployment.md).
- *   npm run reconcile -- --rebuild-rollups   (only: rebuild the report rollups from `cases`; needs DATABASE_URL only)
+ *   npm run reconcile -- --rebuild-rollups   (only: rebuild the report rollups from `cases` and the care-hours rollup from `care_plan_visits`; needs DATABASE_URL only)
  *
  * Exit status: 0 when everything checked is (now) in line, 2 when drift remains or
  * workflows could not be asked, 3 when Postgres refused a case's data (SQLSTATE class 22:
@@ -21,6 +21,7 @@ import { type Config, ConfigError, loadConfig, requireServices } from './config'
 import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
 import { alignCertificateSequence } from './db/sequences';
+import { rebuildCareHoursRollup } from './db/carePlans';
 import { rebuildReportRollups } from './db/reportRollups';
 import { parseIsoDuration } from './domain/duration';
 import { reconcileReadModel, type ReconcileSummary } from './reconciliation/reconcileReadModel';
@@ -110,7 +111,7 @@ async function rewriteCases(client: Client, pool: Pool, caseIds: string[]): Prom
   return failed > 0 ? 2 : 0;
 }
 
-/** The report rollups (migration 070) from the cases table: after a restore, or a hand edit with the trigger off. */
+/** The report rollups (migration 070) from the cases table and the care-hours rollup (086) from the visits: after a restore, or a hand edit with the triggers off. */
 async function rebuildRollups(config: Config): Promise<number> {
   if (!config.DATABASE_URL) throw new ConfigError('--rebuild-rollups needs DATABASE_URL');
   const pool = createPool(config.DATABASE_URL, 2);
@@ -118,7 +119,8 @@ async function rebuildRollups(config: Config): Promise<number> {
     await migrate(pool);
     const started = Date.now();
     const { rollupRows, histogramRows } = await rebuildReportRollups(pool);
-    console.log(`rebuilt report rollups: ${rollupRows} rollup rows, ${histogramRows} histogram rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const care = await rebuildCareHoursRollup(pool);
+    console.log(`rebuilt report rollups: ${rollupRows} rollup rows, ${histogramRows} histogram rows, ${care.rows} care-hours rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return 0;
   } finally {
     await pool.end();

@@ -127,31 +127,20 @@ export interface CareHoursRow {
 
 const GROUP_COLUMN: Record<CareHoursGrouping, string> = { partner: 'partner_id', community: 'community', plan: 'case_id' };
 
+type CareHoursFilter = { groupBy: CareHoursGrouping; from?: string; to?: string; community?: string; scope: string[] | null };
+
 /**
  * `GET /v1/reports/care-hours`: the visits due in [from, to), grouped, inside the caller's
  * communities. Hours are summed from exact milliseconds (check-out minus check-in).
+ *
+ * `source` 'rollup' (the API) reads care_hours_rollup (migration 086: one row per plan,
+ * partner, community and year, with running totals over its sorted visits); 'visits' computes
+ * the same over every visit row (the reference the rollup is tested against).
  */
 export async function careHoursReport(
-  pool: Pool, f: { groupBy: CareHoursGrouping; from?: string; to?: string; community?: string; scope: string[] | null },
+  pool: Pool, f: CareHoursFilter, source: 'rollup' | 'visits' = 'rollup',
 ): Promise<{ rows: CareHoursRow[]; overall: Omit<CareHoursRow, 'key' | 'label'> }> {
-  const where: string[] = [];
-  const values: unknown[] = [];
-  const add = (sql: string, v: unknown) => { values.push(v); where.push(sql.replace('?', `$${values.length}`)); };
-  if (f.from) add('due_at >= ?::timestamptz', f.from);
-  if (f.to) add('due_at < ?::timestamptz', f.to);
-  if (f.community) add('community = ?', f.community);
-  if (f.scope) add('community = ANY (?::text[])', f.scope);
-  const group = GROUP_COLUMN[f.groupBy];
-  const { rows } = await pool.query(
-    `SELECT grouping(${group}) = 1 AS overall, ${group} AS key,
-       count(DISTINCT case_id)::int AS plans,
-       count(*) FILTER (WHERE status = 'completed')::int AS completed,
-       count(*) FILTER (WHERE status = 'missed')::int AS missed,
-       count(*) FILTER (WHERE status = 'completed' AND NOT late)::int AS on_time,
-       coalesce(sum(duration_ms) FILTER (WHERE status = 'completed'), 0)::float8 AS duration_ms
-     FROM care_plan_visits ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     GROUP BY GROUPING SETS ((${group}), ())
-     ORDER BY overall, key`, values);
+  const { rows } = await pool.query(source === 'rollup' ? rollupQuery(f) : visitsQuery(f), values(f));
   const labels = f.groupBy === 'partner' ? await partnerNames(pool, rows.filter((r) => !r.overall).map((r) => r.key)) : new Map<string, string>();
   const measures = (r: Record<string, any>) => ({
     plans: r.plans, visitsCompleted: r.completed, visitsMissed: r.missed,
@@ -163,6 +152,82 @@ export async function careHoursReport(
     rows: rows.filter((r) => !r.overall).map((r) => ({ key: r.key, label: labels.get(r.key) ?? null, ...measures(r) })),
     overall: overallRow ? measures(overallRow) : { plans: 0, visitsCompleted: 0, visitsMissed: 0, onTimeShare: null, hours: 0 },
   };
+}
+
+/** $1 from, $2 to, $3 community, $4 scope: each NULL when not given. */
+const values = (f: CareHoursFilter) => [f.from ?? null, f.to ?? null, f.community ?? null, f.scope];
+const COMMUNITY_FILTER = '($3::text IS NULL OR community = $3::text) AND ($4::text[] IS NULL OR community = ANY ($4::text[]))';
+
+const TOTALS = `
+       count(DISTINCT case_id)::int AS plans,
+       coalesce(sum(completed), 0)::int AS completed, coalesce(sum(missed), 0)::int AS missed,
+       coalesce(sum(on_time), 0)::int AS on_time,
+       coalesce(sum(duration_ms), 0)::float8 AS duration_ms`;
+
+/** Over every visit row due in the window. */
+function visitsQuery(f: CareHoursFilter): string {
+  const group = GROUP_COLUMN[f.groupBy];
+  return `SELECT grouping(key) = 1 AS overall, key, ${TOTALS}
+     FROM (SELECT ${group} AS key, case_id,
+       (status = 'completed')::int AS completed, (status = 'missed')::int AS missed,
+       (status = 'completed' AND NOT late)::int AS on_time,
+       CASE WHEN status = 'completed' THEN duration_ms END AS duration_ms
+       FROM care_plan_visits
+       WHERE ($1::timestamptz IS NULL OR due_at >= $1::timestamptz) AND ($2::timestamptz IS NULL OR due_at < $2::timestamptz)
+         AND ${COMMUNITY_FILTER}) v
+     GROUP BY GROUPING SETS ((key), ())
+     ORDER BY overall, key`;
+}
+
+/**
+ * Over the rollup: per row, lo and hi = how many of its visits are due before from and before
+ * to (width_bucket counts the elements <= its operand; timestamps are whole microseconds, so
+ * "< t" is "<= t - 1 µs"); the window holds visits lo+1 .. hi, whose totals are the running
+ * totals at hi minus those at lo (element 0 does not exist: NULL, taken as 0). Only the years
+ * the window touches are read. OFFSET 0 keeps lo and hi computed once per row (a flattened
+ * subquery would repeat the binary search in every expression that uses them); grouping and
+ * counting plans under COLLATE "C" compares bytes (the same groups: both collations are
+ * deterministic), and the rows come out in the report's order as before.
+ */
+function rollupQuery(f: CareHoursFilter): string {
+  const group = GROUP_COLUMN[f.groupBy];
+  const delta = (a: string) => `coalesce(${a}[hi], 0) - coalesce(${a}[lo], 0)`;
+  return `SELECT overall, key, plans, completed, missed, on_time, duration_ms FROM (
+     SELECT grouping(key) = 1 AS overall, key, ${TOTALS}
+     FROM (SELECT key COLLATE "C" AS key, case_id COLLATE "C" AS case_id,
+       ${delta('completed')} AS completed, ${delta('missed')} AS missed, ${delta('on_time')} AS on_time, ${delta('duration_ms')} AS duration_ms
+       FROM (SELECT r.${group} AS key, r.case_id, r.completed, r.missed, r.on_time, r.duration_ms,
+           CASE WHEN $1::timestamptz IS NULL THEN 0 ELSE width_bucket($1::timestamptz - interval '1 microsecond', r.due_at) END AS lo,
+           CASE WHEN $2::timestamptz IS NULL THEN cardinality(r.due_at) ELSE width_bucket($2::timestamptz - interval '1 microsecond', r.due_at) END AS hi
+         FROM care_hours_rollup r
+         WHERE ($1::timestamptz IS NULL OR r.year >= care_hours_year($1::timestamptz))
+           AND ($2::timestamptz IS NULL OR r.year <= care_hours_year($2::timestamptz))
+           AND ${COMMUNITY_FILTER.replace(/community/g, 'r.community')}
+         OFFSET 0) w
+       WHERE hi > lo) v
+     GROUP BY GROUPING SETS ((key), ())) g
+     ORDER BY overall, key COLLATE "default"`;
+}
+
+/**
+ * Rebuild care_hours_rollup from care_plan_visits (`npm run reconcile -- --rebuild-rollups`, the
+ * bench seed). SHARE lock: visit writes wait until the rebuild commits, so none is lost.
+ */
+export async function rebuildCareHoursRollup(pool: Pool): Promise<{ rows: number }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('LOCK TABLE care_plan_visits IN SHARE MODE');
+    await client.query('SELECT care_hours_rollup_rebuild()');
+    const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM care_hours_rollup');
+    await client.query('COMMIT');
+    return { rows: rows[0].n };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 async function partnerNames(pool: Pool, ids: string[]): Promise<Map<string, string>> {
