@@ -32,11 +32,11 @@ export async function clockReport(pool: Pool, f: SummaryFilter): Promise<ClockRe
        percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM acknowledged_at - since)) FILTER (WHERE acknowledged_at IS NOT NULL) AS ack
      FROM escalations WHERE case_id IN (SELECT id FROM c)`, values);
   // All time (no from/to): the rollups of migration 095 hold these, instead of a pass over every case.
+  // A window: its held cases only, off migration 095's partial index (same guarded reading of details.held).
   const h = !f.from && !f.to ? await rollupHolds(pool, f) : (await pool.query(
-    `SELECT count(*) FILTER (WHERE (details->'held'->>'count')::int > 0)::int AS cases,
-       coalesce(sum((details->'held'->>'count')::int), 0)::int AS holds,
-       coalesce(sum((details->'held'->>'workingMs')::bigint), 0)::float8 / 1000 AS seconds
-     FROM cases ${sql ? `${sql} AND` : 'WHERE'} jsonb_typeof(details->'held') = 'object'`, values)).rows[0];
+    `SELECT count(*)::int AS cases, coalesce(sum(report_held_count(details)), 0)::int AS holds,
+       coalesce(sum(report_held_ms(details)), 0)::float8 / 1000 AS seconds
+     FROM cases ${sql ? `${sql} AND` : 'WHERE'} report_held_count(details) > 0`, values)).rows[0];
   return {
     escalations: {
       total: e.total, byLevel: { 1: e.l1, 2: e.l2, 3: e.l3 },
