@@ -139,18 +139,18 @@ export async function rollupMeasureRows(pool: Pool, f: SummaryFilter, totals = r
   }
   lo = Math.max(MIN_BUCKET, lo);
   const span = Math.max(1, Math.min(MAX_BUCKET, hi) - lo + 1);
-  const rowsOf = new Map<string, HistogramRow[]>();
+  // per measure, the rows of each group (null: no partner / community)
+  const rowsOf = MEASURES.map(() => new Map<string | null, HistogramRow[]>());
   for (const r of histogram.rows) {
-    const k = `${r.measure}\u0000${r.key ?? '\u0001'}`;
-    const list = rowsOf.get(k);
-    if (list) list.push(r); else rowsOf.set(k, [r]);
+    const m = MEASURES.indexOf(r.measure as (typeof MEASURES)[number]);
+    if (m < 0) continue;
+    const list = rowsOf[m].get(r.key);
+    if (list) list.push(r); else rowsOf[m].set(r.key, [r]);
   }
   const scratch = new Float64Array(span);
   const overall = MEASURES.map(() => ({ counts: new Float64Array(span), total: 0 }));
-  const percentiles = new Map<string, number[] | null>();
-  for (const [k, rows] of rowsOf) {
-    const m = MEASURES.indexOf(rows[0].measure as (typeof MEASURES)[number]);
-    if (m < 0) continue;
+  const percentiles = MEASURES.map(() => new Map<string | null, number[] | null>());
+  for (let m = 0; m < MEASURES.length; m++) for (const [key, rows] of rowsOf[m]) {
     // the buckets these rows use (clamped into the scratch array like their counts)
     let from = span - 1;
     let to = 0;
@@ -163,15 +163,21 @@ export async function rollupMeasureRows(pool: Pool, f: SummaryFilter, totals = r
     let total = 0;
     for (const r of rows) total += addCounts(r, scratch, lo, span);
     const o = overall[m];
-    for (let i = from; i <= to; i++) o.counts[i] += scratch[i];
+    const oc = o.counts;
+    for (let i = from; i <= to; i++) oc[i] += scratch[i];
     o.total += total;
-    percentiles.set(k, medianAndP90(scratch, span, lo, total, from, to));
+    percentiles[m].set(key, medianAndP90(scratch, span, lo, total, from, to));
   }
   const overallPercentiles = overall.map((o) => medianAndP90(o.counts, span, lo, o.total));
-  return measures.rows.map((r) => {
-    const pair = (m: number) => (r.overall ? overallPercentiles[m] : percentiles.get(`${MEASURES[m]}\u0000${r.key ?? '\u0001'}`) ?? null);
-    return { ...r, ack: pair(0), complete: pair(1), close: pair(2), median_ttc: pair(3)?.[0] ?? null };
-  });
+  // The rows are this call's own: filled in place (a spread of each was a fifth of the merge's time).
+  for (const r of measures.rows) {
+    const pair = (m: number) => (r.overall ? overallPercentiles[m] : percentiles[m].get(r.key) ?? null);
+    r.ack = pair(0);
+    r.complete = pair(1);
+    r.close = pair(2);
+    r.median_ttc = pair(3)?.[0] ?? null;
+  }
+  return measures.rows;
 }
 
 /**
