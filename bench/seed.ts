@@ -213,6 +213,6 @@ export async function seedSupervisionData(pool: Pool, opts: SeedOptions = DEFAUL
   await step('report rollups', () => rebuildReportRollups(pool));
   // VACUUM as autovacuum would on a settled table: statistics, and a visibility map for index-only scans.
   await step('vacuum analyze', async () => {
-    for (const table of [...TABLES, 'report_rollup', 'report_histogram']) await pool.query(`VACUUM (ANALYZE) ${table}`);
+    for (const table of [...TABLES, 'report_rollup', 'report_histogram', 'report_histogram_total']) await pool.query(`VACUUM (ANALYZE) ${table}`);
   });
 }

@@ -96,6 +96,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'timeouts: scoped key', goalMs: 20, path: () => '/v1/timeouts?within=PT1H', key: () => scopedKey },
   { name: 'summary: by community, all time', goalMs: 50, path: () => '/v1/reports/summary?groupBy=community' },
   { name: 'summary: by partner, all time', goalMs: 50, path: () => '/v1/reports/summary?groupBy=partner' },
+  { name: 'summary: by category, all time', goalMs: 50, path: () => '/v1/reports/summary?groupBy=category' },
+  { name: 'summary: by partner, one community, all time', goalMs: 50, path: (i) => `/v1/reports/summary?groupBy=partner&community=${enc(community(i))}` },
   { name: 'summary: by category, last 30 days', goalMs: 200, path: () => `/v1/reports/summary?groupBy=category&from=${enc(monthAgo)}` },
   { name: 'summary: scoped key, by category', goalMs: 50, path: () => '/v1/reports/summary?groupBy=category', key: () => scopedKey },
 ];
