@@ -31,6 +31,7 @@ import * as m from '../src/workflows/messages';
 import { serviceRequestWorkflowId } from '../src/workflows/messages';
 import { createBareActivities } from './bare/activities';
 import { type BareCaseInput, bareAccept, bareCase, bareComplete, bareFollowUp, bareSurvey } from './bare/workflows';
+import { goal } from './support/goals';
 import { printProfile, profiled, profilePath } from './support/profile';
 import { ADMIN_KEY, type BenchServices, benchConfig, type CpuSpent, machine, out, pooled, startBenchServices, withCpu } from './support/services';
 import { type ApiSystem, benchIntake, plainClient, rawStart, startApiSystem, startCaseWorker } from './support/system';
@@ -351,7 +352,7 @@ it('runs resident requests through the whole lifecycle at >= 0.5 of the bare wor
     line('production workflow + worker, SDK client', sdk);
     out(`  split (rate ratios): search attributes ${(bareSa.rate / bareTotal.rate).toFixed(2)}, rest of the workflow and worker ${(sdk.rate / bareSa.rate).toFixed(2)}, REST API ${(real.rate / sdk.rate).toFixed(2)}`);
   }
-  out(`  lifecycle ratio: ${ratio.toFixed(2)} (API + worker / bare) goal >= 0.5`);
+  goal('service request lifecycle ratio', ratio, 0.5, { op: '>=', note: `API + worker / bare, ${N} cases per side` });
 
   // History events per case, from a few closed cases of each kind.
   const { rows } = await api.pool.query<{ workflow_id: string }>(`SELECT workflow_id FROM cases WHERE status = 'closed' ORDER BY random() LIMIT 3`);
