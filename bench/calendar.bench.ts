@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import { dueAfterWorkingTime, workingTimeBetween } from '../src/domain/calendar';
 import { BUILT_IN_CALENDARS, snapshotCalendar } from '../src/domain/calendars';
+import { goal } from './support/goals';
 
 const N = Number(process.env.BENCH_CALENDAR_N ?? 5000);
 const ENFORCE = process.env.BENCH_ENFORCE !== '0';
@@ -66,6 +67,10 @@ it('computes a due date across a year of cn-office in p99 <= 1 ms', () => {
 
   const sample = dueAfterWorkingTime(snapshot, start, YEAR_OF_WORK);
   process.stdout.write(`a year of working time from ${new Date(start).toISOString()} is due ${new Date(sample.dueMs).toISOString()} (provisional ${sample.provisional})\n`);
+  const on = ON_WALL ? 'wall' : 'CPU';
+  goal(`calendar due date p99, snapshot from JSON (${on})`, cold.p99, 1, { op: '<=', unit: 'ms', digits: 3 });
+  goal(`calendar due date p99, compiled snapshot (${on})`, warm.p99, 1, { op: '<=', unit: 'ms', digits: 3 });
+  goal(`calendar working time held p99 (${on})`, held.p99, 1, { op: '<=', unit: 'ms', digits: 3 });
   if (ENFORCE) {
     expect(cold.p99).toBeLessThanOrEqual(1);
     expect(warm.p99).toBeLessThanOrEqual(1);

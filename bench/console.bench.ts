@@ -27,6 +27,7 @@ import { createLogger } from '../src/logger';
 import { closeServer } from '../src/server';
 import { launchBrowser, type TestBrowser } from '../tests/support/browser';
 import { ensureDatabase, prepareBenchData } from './database';
+import { goal } from './support/goals';
 
 const URL_ = process.env.BENCH_CONSOLE_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/gj_console';
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 100);
@@ -93,6 +94,7 @@ it('paints the dashboard and the case list fast, with a server part close to the
   const sizes = JSON.parse(readFileSync(join(__dirname, '../dist/console-web/sizes.json'), 'utf8')) as { rawBytes: number; gzipBytes: number };
   out(`\nconsole bundle: ${(sizes.rawBytes / 1024).toFixed(0)} KiB raw, ${(sizes.gzipBytes / 1024).toFixed(0)} KiB gzip (JS + CSS), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const misses: string[] = [];
+  goal('console bundle, JS + CSS gzip', sizes.gzipBytes / 1024, 1024, { op: '<', unit: 'KiB', digits: 0 });
   if (sizes.gzipBytes >= 1024 * 1024) misses.push('bundle >= 1 MB gzip');
   const ctx = await browser.context({ viewport: { width: 1280, height: 900 } });
   await ctx.addCookies([{ name: 'gj_session', value: cookie.split('=')[1], url: base }]);
@@ -127,6 +129,8 @@ it('paints the dashboard and the case list fast, with a server part close to the
     out(`${name.padEnd(10)} its calls alone, p95: ${[...each].map(([c, xs]) => `${c} ${p95(xs).toFixed(1)} ms`).join('; ')}; all ${page.calls.length} together ${p95(calls).toFixed(1)} ms`);
     out(`${name.padEnd(10)} FCP median ${median(fcp).toFixed(0)} ms, max ${Math.max(...fcp).toFixed(0)} ms; data on the page median ${median(ready).toFixed(0)} ms, max ${Math.max(...ready).toFixed(0)} ms; ` +
       `server part p95 ${p95(serverPart).toFixed(1)} ms: x${ratio.toFixed(2)} of the JSON it draws from (goal <= 2), x${mainRatio.toFixed(2)} of ${page.json} alone (p95 ${p95(json).toFixed(1)} ms)`);
+    goal(`console ${name} first contentful paint, max`, Math.max(...fcp), 1500, { op: '<=', unit: 'ms', digits: 0 });
+    goal(`console ${name} server part p95 / the JSON it draws from p95`, ratio, 2, { op: '<=', note: `x${mainRatio.toFixed(2)} of ${page.json} alone` });
     if (Math.max(...fcp) > 1500) misses.push(`${name}: FCP ${Math.max(...fcp).toFixed(0)} ms > 1500 ms`);
     if (ratio > 2) misses.push(`${name}: server part x${ratio.toFixed(2)} of its JSON endpoint`);
   }

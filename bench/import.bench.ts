@@ -11,6 +11,7 @@
  *   BENCH_IMPORT_N (10000), BENCH_IMPORT_CONCURRENCY (16), BENCH_IMPORT_ROUNDS (1), BENCH_ENFORCE=0 to only report
  */
 import { randomUUID } from 'node:crypto';
+import { goal } from './support/goals';
 import { runHttpLoad } from './support/load';
 import { type BenchServices, benchConfig, machine, out, settle, startBenchServices } from './support/services';
 import { type ApiSystem, startApiSystem } from './support/system';
@@ -101,8 +102,8 @@ it('imports a needs list at >= 0.8 of the rate of opening the same cases one by 
     out(`  round ${round + 1}: one by one ${(N / one.seconds).toFixed(0)}/s (p99 ${one.p99.toFixed(0)} ms), import ${(N / imp.seconds).toFixed(0)}/s, importer +${imp.rssMb.toFixed(0)} MB RSS, +${imp.heapMb.toFixed(0)} MB heap`);
   }
   const ratio = postSeconds / importSeconds;
-  out(`import ratio: ${ratio.toFixed(2)} (import ${(N * ROUNDS / importSeconds).toFixed(0)}/s vs one by one ${(N * ROUNDS / postSeconds).toFixed(0)}/s)`);
-  out(`importer memory: peak +${rssMb.toFixed(0)} MB RSS, +${heapMb.toFixed(0)} MB heap above the API before the upload`);
+  goal('import ratio', ratio, 0.8, { op: '>=', note: `import ${(N * ROUNDS / importSeconds).toFixed(0)}/s vs one by one ${(N * ROUNDS / postSeconds).toFixed(0)}/s` });
+  goal('importer memory, peak RSS above the API before the upload', rssMb, 200, { op: '<', unit: 'MB', digits: 0, note: `+${heapMb.toFixed(0)} MB heap` });
   if (ENFORCE) {
     expect(ratio).toBeGreaterThanOrEqual(0.8);
     expect(rssMb).toBeLessThan(200);

@@ -21,6 +21,7 @@ import type { Client } from '@temporalio/client';
 import { loadSlaPolicies } from '../src/db/slaPolicies';
 import { resolveServiceRequestSla } from '../src/domain/sla';
 import { type LoadResult, runCallLoad, runHttpLoad, summarise } from './support/load';
+import { goal } from './support/goals';
 import { printProfile, profiled, profilePath } from './support/profile';
 import { type BenchServices, benchConfig, machine, out, settle, startBenchServices, withCpu, withEventLoopDelay } from './support/services';
 import { type ApiSystem, benchIntake, plainClient, rawStart, startApiSystem } from './support/system';
@@ -125,7 +126,7 @@ it('opens cases through the API at >= 0.8 of the raw workflow start rate, p99 <=
   line('POST /v1/service-requests', viaApi);
   // Each API round against the raw round next to it: a neighbour's burst shows as one outlying pair, not a shift of the total.
   const paired = sides.api.map((p, i) => p.result.rate / sides.raw[i].result.rate).sort((a, b) => a - b);
-  out(`  intake ratio: ${ratio.toFixed(2)} (API / bare raw start; ${(viaApi.rate / codec.rate).toFixed(2)} against the codec client) goal >= 0.8`);
+  goal('intake ratio', ratio, 0.8, { op: '>=', note: `API / bare raw start; ${(viaApi.rate / codec.rate).toFixed(2)} against the codec client` });
   out(`    round by round: median ${paired[Math.floor(paired.length / 2)].toFixed(2)}, range ${paired[0].toFixed(2)}-${paired[paired.length - 1].toFixed(2)} (${paired.length} pairs)`);
 
   // Latency at half the API's max rate, open loop (each request is due at a fixed time), after the server has
@@ -156,7 +157,7 @@ it('opens cases through the API at >= 0.8 of the raw workflow start rate, p99 <=
   half('POST /v1/service-requests', apiHalf, halves.api, eld.api);
   out(`      of which in the API (its request log, first middleware to response sent): p50 ${server.p50} ms  p90 ${server.p90} ms  p99 ${server.p99} ms  max ${server.max} ms (${server.count} requests)`);
   half('raw workflow.start', rawHalf, halves.raw, eld.raw);
-  out(`    goal p99 <= 50 ms; latency ratio p50 ${(apiHalf.p50 / rawHalf.p50).toFixed(2)}, p99 ${(apiHalf.p99 / rawHalf.p99).toFixed(2)} (API / raw)`);
+  goal('intake p99 at half the max rate', apiHalf.p99, 50, { op: '<=', unit: 'ms', digits: 1, note: `latency ratio p50 ${(apiHalf.p50 / rawHalf.p50).toFixed(2)}, p99 ${(apiHalf.p99 / rawHalf.p99).toFixed(2)} (API / raw)` });
 
   // Where the API process spends its time (the load itself runs in a worker thread, not in this profile).
   const { summary } = await profiled(profilePath(services.dir, 'intake-api'), () => httpPost(share));

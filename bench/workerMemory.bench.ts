@@ -31,6 +31,7 @@ import { resolveServiceRequestSla } from '../src/domain/sla';
 import { payloadCodecFor } from '../src/temporal/codec';
 import { connectClient } from '../src/temporal/connection';
 import { type BenchServices, benchConfig, benchPool, machine, out, PAYLOAD_KEYS, PROJECT_ROOT, pooled, processCpuSeconds, startBenchServices, withCpu } from './support/services';
+import { goal } from './support/goals';
 import { benchIntake, rawStart } from './support/system';
 
 const N = Number(process.env.BENCH_MEMORY_CASES ?? 10_000);
@@ -194,6 +195,7 @@ it(`holds ${N} open cases in a worker process within ${GOAL_MB} MB RSS`, async (
     out(`  ${N} cases opened and waiting (${mix.escalated} escalated, awaiting a supervisor; ${mix.awaiting} awaiting the partner's acknowledgement, on reminder/ack timers; ${sinkDeliveries} webhooks delivered) in ${opened.seconds.toFixed(1)} s (${(N / opened.seconds).toFixed(0)} cases/s; CPU ms/case: worker ${((workerCpu / N) * 1000).toFixed(1)}, Temporal ${((opened.temporalCpu / N) * 1000).toFixed(1)}, Postgres ${((opened.postgresCpu / N) * 1000).toFixed(1)})`);
     out(`  RSS while opening: ${curve}`);
     out(`  ${N} open cases, idle: RSS ${mb(idleRss).toFixed(0)} MB (min ${mb(Math.min(...idle)).toFixed(0)}, max ${mb(Math.max(...idle)).toFixed(0)} over ${IDLE_SAMPLE_MS / 1000} s), peak ${mb(hwmKb).toFixed(0)} MB, anonymous ${mb(anonKb).toFixed(0)} MB + file-backed ${mb(fileKb).toFixed(0)} MB; goal <= ${GOAL_MB} MB (ratio ${(mb(idleRss) / GOAL_MB).toFixed(2)})`);
+    goal(`worker RSS, ${N} open cases, idle`, mb(idleRss), GOAL_MB, { op: '<=', unit: 'MB', digits: 0, note: `peak ${mb(hwmKb).toFixed(0)} MB` });
     out(`  per open case above the empty worker: ${(((idleRss - empty.rssKb) * 1024) / N / 1024).toFixed(1)} KB`);
     out('');
     if (ENFORCE) expect(mb(idleRss)).toBeLessThanOrEqual(GOAL_MB);

@@ -24,10 +24,10 @@ async function waitUntil(predicate, deadline, stepMs = 250) {
  * fault runs alongside, wait for every case to close, verify.
  * `fault({ sys, world, cases, deadline })` returns a note for the result line.
  */
-async function lifecycleScenario(run, { name, cases, env, policy, allowRedispatch = false, budgetMs = 300_000, fault, extraChecks }) {
+async function lifecycleScenario(run, { name, cases, env, workers, apis, policy, allowRedispatch = false, budgetMs = 300_000, fault, extraChecks }) {
   const t0 = Date.now();
   const deadline = t0 + budgetMs;
-  const sys = await startSystem({ run, name, env });
+  const sys = await startSystem({ run, name, env, workers, apis });
   const world = new PartnerWorld({
     api: sys.api, adminKey: sys.adminKey, community: `chaos-${name}-${run.runId}`, policy, deadline: () => deadline,
   });
@@ -56,7 +56,8 @@ async function lifecycleScenario(run, { name, cases, env, policy, allowRedispatc
     const firstAfterFault = world.closedAt.filter((t) => t >= sys.faultEndedAt).sort((a, b) => a - b)[0];
     result.timing = `all closed ${((lastClose - t0) / 1000).toFixed(1)} s after start` +
       (firstAfterFault && sys.faultStartedAt ? `; first case closed ${((firstAfterFault - sys.faultEndedAt) / 1000).toFixed(1)} s after the fault ended` : '');
-    return { ...result, seconds: (Date.now() - t0) / 1000, note: [note, checksNote, result.timing, transient && `client retried: ${transient}`].filter(Boolean).join('; '), dir: sys.dir };
+    const spread = sys.api.urls.length > 1 ? `calls per API process ${sys.api.callsTo.join(' / ')}` : '';
+    return { ...result, seconds: (Date.now() - t0) / 1000, note: [note, checksNote, result.timing, transient && `client retried: ${transient}`, spread].filter(Boolean).join('; '), dir: sys.dir };
   } finally {
     await world.stop().catch(() => undefined);
     await sys.stop().catch(() => undefined);
@@ -187,6 +188,59 @@ const SCENARIOS = {
       const caseIds = new Set([...world.byIdempotencyKey.values()].flatMap((answers) => [...answers]));
       if (caseIds.size !== n) problems.push(`${caseIds.size} distinct cases answered for ${world.byIdempotencyKey.size} keys, expected ${n}`);
       if (world.byIdempotencyKey.size !== n) problems.push(`${world.byIdempotencyKey.size} keys answered, expected ${n}`);
+      return problems;
+    },
+  }),
+
+  /**
+   * Scale-out: two worker processes and two API processes on one dev server and one database.
+   * Mid-run one worker and one API process are SIGKILLed together; the other worker carries every
+   * case on alone (none is restarted), the API comes back after 10 s (as a supervisor restarts it),
+   * and meanwhile the clients' balancer sends everything to the live one. Then a key revoked through
+   * one API process must be refused by the other within API_KEY_CACHE_MS (docs/security.md).
+   */
+  'scale-out': (run, cases) => lifecycleScenario(run, {
+    name: 'scale-out', cases, workers: 2, apis: 2,
+    fault: async ({ sys, world, deadline }) => {
+      await midRun(world, cases, deadline);
+      const at = world.closedCases.size;
+      sys.faultStartedAt = Date.now();
+      const [workerPid, apiPid] = [sys.workers[0].pid, sys.apiProcesses[0].pid];
+      await Promise.all([sys.workers[0].kill('SIGKILL'), sys.apiProcesses[0].kill('SIGKILL')]);
+      const killedAt = Date.now();
+      const closedBefore = world.closedCases.size;
+      await sleep(10_000);
+      const closedAlone = world.closedCases.size - closedBefore;
+      await sys.startApi(0);
+      return `worker 1 (pid ${workerPid}) and API 1 (pid ${apiPid}) SIGKILLed at ${at}/${cases} closed; ${closedAlone} cases closed in the 10 s on worker 2 and API 2 alone; ` +
+        `API 1 back ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill, worker 1 not restarted`;
+    },
+    extraChecks: async ({ sys, world, result }) => {
+      const problems = [];
+      if (sys.workers[0].alive) problems.push('worker 1 is alive: the kill did not happen');
+      if (!sys.workers[1].alive) problems.push(`worker 2 exited (${JSON.stringify(sys.workers[1].exit)})`);
+      // A key used through both API processes (so both cache it), revoked through API 1.
+      const key = await world.mustCall('POST', '/v1/api-keys', sys.adminKey, { role: 'staff', name: 'revoked across processes' }, 201);
+      for (const target of [0, 1]) {
+        const res = await sys.api.call('GET', '/v1/sla-policies', { key: key.key, target });
+        if (res.status !== 200) problems.push(`new key through API ${target + 1} -> ${res.status}`);
+      }
+      const revoked = await sys.api.call('DELETE', `/v1/api-keys/${key.id}`, { key: sys.adminKey, target: 0 });
+      const t = Date.now();
+      if (revoked.status !== 200) problems.push(`revocation through API 1 -> ${revoked.status}`);
+      const there = await sys.api.call('GET', '/v1/sla-policies', { key: key.key, target: 0 });
+      if (there.status !== 401) problems.push(`revoked key through API 1 right after the revocation -> ${there.status} (expected 401 at once)`);
+      const cacheMs = Number(sys.env.API_KEY_CACHE_MS ?? 5000);
+      let other = 0;
+      while (Date.now() - t < cacheMs + 2000) {
+        other = (await sys.api.call('GET', '/v1/sla-policies', { key: key.key, target: 1 })).status;
+        if (other === 401) break;
+        await sleep(100);
+      }
+      const tookMs = Date.now() - t;
+      if (other !== 401) problems.push(`revoked key through API 2 still answered ${other} ${tookMs} ms after the revocation (API_KEY_CACHE_MS ${cacheMs})`);
+      else if (tookMs > cacheMs + 1000) problems.push(`API 2 refused the revoked key only after ${tookMs} ms (API_KEY_CACHE_MS ${cacheMs})`);
+      result.note = `key revoked through API 1: refused there at once, by API 2 after ${tookMs} ms (API_KEY_CACHE_MS ${cacheMs})`;
       return problems;
     },
   }),
