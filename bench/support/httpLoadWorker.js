@@ -1,9 +1,11 @@
 /**
  * Loopback HTTP load, run in a worker thread so the load's own CPU does not share the
  * API's event loop. Plain JavaScript: worker threads load it without the test transform.
+ * The thread lives across loads (one message per load): starting a thread costs the process
+ * some 35-45 ms of CPU, which would otherwise land in the measured phase as the API's.
  *
- * workerData: { url, method, headers, body, idempotencyPrefix?, count, concurrency,
- *               mode: 'closed' | 'open', rate? }
+ * Each message: { url, method, headers, body, idempotencyPrefix?, count, concurrency,
+ *                 mode: 'closed' | 'open', rate? }
  * - closed: `count` requests, at most `concurrency` in flight (the sustained rate);
  * - open: request i is due at start + i / rate (at most `concurrency` in flight); its
  *   latency counts from when it was due, so a server falling behind shows in the figures.
@@ -13,13 +15,7 @@
 const http = require('node:http');
 const { parentPort, workerData } = require('node:worker_threads');
 
-const { url, method, headers, body, idempotencyPrefix, count, concurrency, mode, rate } = workerData;
-const target = new URL(url);
-// Idle sockets are dropped before the server's 5 s keep-alive timeout would close them under us.
-const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, timeout: 4000 });
-const payload = body === undefined ? undefined : Buffer.from(body);
-
-function once(i, retried = false) {
+function once({ target, method, headers, payload, idempotencyPrefix, agent }, i, retried = false) {
   return new Promise((resolve) => {
     const h = { ...headers };
     if (payload) h['content-length'] = String(payload.length);
@@ -32,7 +28,7 @@ function once(i, retried = false) {
     });
     req.on('error', (err) => {
       // A kept-alive socket the server closed while idle: the request never reached it, send it again.
-      if (req.reusedSocket && err.code === 'ECONNRESET' && !retried) resolve(once(i, true));
+      if (req.reusedSocket && err.code === 'ECONNRESET' && !retried) resolve(once({ target, method, headers, payload, idempotencyPrefix, agent }, i, true));
       else resolve({ status: 0, text: err.message });
     });
     if (payload) req.write(payload);
@@ -51,8 +47,11 @@ function threadCpuSeconds() {
   }
 }
 
-async function main() {
+async function run({ url, method, headers, body, idempotencyPrefix, count, concurrency, mode, rate }) {
   const cpu0 = threadCpuSeconds();
+  // Idle sockets are dropped before the server's 5 s keep-alive timeout would close them under us.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, timeout: 4000 });
+  const request = { target: new URL(url), method, headers, payload: body === undefined ? undefined : Buffer.from(body), idempotencyPrefix, agent };
   const latencies = new Float64Array(count);
   const statuses = {};
   let errors = 0;
@@ -82,13 +81,16 @@ async function main() {
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
       const from = at ?? performance.now();
-      record(i, from, await once(i));
+      record(i, from, await once(request, i));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
   const elapsedMs = performance.now() - start;
   agent.destroy();
-  parentPort.postMessage({ elapsedMs, latencies, statuses, errors, firstError, sampleBody, cpuSeconds: threadCpuSeconds() - cpu0 });
+  return { elapsedMs, latencies, statuses, errors, firstError, sampleBody, cpuSeconds: threadCpuSeconds() - cpu0 };
 }
 
-main().catch((err) => parentPort.postMessage({ fatal: String(err && err.stack || err) }));
+const serve = (load) => run(load).then((result) => parentPort.postMessage(result), (err) => parentPort.postMessage({ fatal: String(err && err.stack || err) }));
+parentPort.on('message', serve);
+// Started with one load in workerData (the old way): run it too.
+if (workerData) serve(workerData);

@@ -43,18 +43,46 @@ export function summarise(latenciesMs: ArrayLike<number>, seconds: number): Pick
   };
 }
 
+/** The load generator's thread, kept across loads (its start-up CPU is not any phase's); one load at a time. */
+let loader: Worker | null = null;
+let previous: Promise<unknown> = Promise.resolve();
+
+function loadThread(): Worker {
+  if (!loader) {
+    loader = new Worker(join(__dirname, 'httpLoadWorker.js'), { workerData: null });
+    loader.unref(); // it must not keep a bench process alive
+    loader.once('exit', () => { loader = null; });
+  }
+  return loader;
+}
+
+/** End the load generator's thread (a bench's afterAll); the next load starts a new one. */
+export async function stopHttpLoad(): Promise<void> {
+  const worker = loader;
+  loader = null;
+  await worker?.terminate();
+}
+
 export function runHttpLoad(load: HttpLoad): Promise<LoadResult> {
+  const next = previous.catch(() => undefined).then(() => runOne(load));
+  previous = next;
+  return next;
+}
+
+function runOne(load: HttpLoad): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(join(__dirname, 'httpLoadWorker.js'), { workerData: { method: 'POST', ...load } });
-    worker.once('error', reject);
+    const worker = loadThread();
+    const onError = (err: Error) => reject(err);
+    worker.once('error', onError);
     worker.once('message', (msg: { fatal?: string; elapsedMs: number; latencies: Float64Array; statuses: Record<string, number>; errors: number; firstError: string | null; sampleBody: string | null; cpuSeconds: number }) => {
-      void worker.terminate();
+      worker.off('error', onError);
       if (msg.fatal) return reject(new Error(msg.fatal));
       resolve({
         ...summarise(msg.latencies, msg.elapsedMs / 1000), statuses: msg.statuses, errors: msg.errors, firstError: msg.firstError,
         sampleBody: msg.sampleBody, loadCpu: msg.cpuSeconds, latencies: msg.latencies,
       });
     });
+    worker.postMessage({ method: 'POST', ...load });
   });
 }
 

@@ -6,25 +6,109 @@
 import type { Pool } from 'pg';
 import { newTrackingCode } from '../intake/trackingCode';
 
+/**
+ * The codes of a group of intakes in one statement: each case gets a new random code, or
+ * keeps the one it has (a repeated, idempotent intake gets the same code). The SELECT half
+ * reads the statement's snapshot, taken before the INSERT: a case either got its new code
+ * (first half) or had one already (second half). A case in neither (a lost race with a
+ * concurrent intake of the same case in another process, or a random code already taken,
+ * 60 random bits) goes again with a fresh code.
+ */
 const ISSUE_SQL = `
-WITH ins AS (
-  INSERT INTO tracking_codes (code, case_id, case_type) VALUES ($1, $2, $3)
-  ON CONFLICT DO NOTHING RETURNING code
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(code, case_id, case_type)
+), ins AS (
+  INSERT INTO tracking_codes (code, case_id, case_type) SELECT code, case_id, case_type FROM input
+  ON CONFLICT DO NOTHING RETURNING case_id, code
 )
-SELECT code FROM ins UNION ALL SELECT code FROM tracking_codes WHERE case_id = $2 LIMIT 1`;
+SELECT case_id, code FROM ins
+UNION ALL
+SELECT case_id, code FROM tracking_codes WHERE case_id = ANY ($2::text[])`;
+
+/** Attempts per case before its intake fails (each with a new random code). */
+const ATTEMPTS = 5;
+/** Cases per statement. */
+const MAX_BATCH = 500;
+
+interface Waiting { caseType: string; attempts: number; waiters: { resolve: (code: string) => void; reject: (err: unknown) => void }[] }
+
+/**
+ * Group commit for intake: while one statement is on its way to Postgres, the intakes that
+ * ask meanwhile wait for it to come back and then go together in the next one. The first
+ * intake after a quiet spell goes at once (no added wait); under load a single round trip
+ * carries many (a Postgres round trip is the largest CPU cost an intake has after the
+ * workflow start, see BENCHMARKS.md). Each intake still answers only once its code is
+ * committed, so a code handed out always tracks.
+ */
+class TrackingCodeIssuer {
+  private readonly waiting = new Map<string, Waiting>();
+  private sending = false;
+
+  constructor(private readonly pool: Pool) {}
+
+  issue(caseId: string, caseType: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let entry = this.waiting.get(caseId);
+      if (!entry) this.waiting.set(caseId, (entry = { caseType, attempts: 0, waiters: [] }));
+      entry.waiters.push({ resolve, reject });
+      if (this.sending) return;
+      this.sending = true;
+      // After the current task's other intakes (if any) have asked too; no timer, no added wait.
+      queueMicrotask(() => void this.send());
+    });
+  }
+
+  private async send(): Promise<void> {
+    try {
+      while (this.waiting.size > 0) {
+        const batch: [string, Waiting][] = [];
+        for (const item of this.waiting) {
+          batch.push(item);
+          if (batch.length >= MAX_BATCH) break;
+        }
+        for (const [caseId] of batch) this.waiting.delete(caseId);
+        let rows: { case_id: string; code: string }[];
+        try {
+          // Not a named statement: the embedded Postgres of `npm start` and the tests (PGlite behind
+          // one socket) shares one session among the pool's connections, where a second PREPARE fails.
+          ({ rows } = await this.pool.query<{ case_id: string; code: string }>(ISSUE_SQL, [
+            batch.map(() => newTrackingCode()), batch.map(([caseId]) => caseId), batch.map(([, w]) => w.caseType),
+          ]));
+        } catch (err) {
+          for (const [, w] of batch) for (const waiter of w.waiters) waiter.reject(err);
+          continue;
+        }
+        const codes = new Map(rows.map((r) => [r.case_id, r.code]));
+        for (const [caseId, w] of batch) {
+          const code = codes.get(caseId);
+          if (code !== undefined) {
+            for (const waiter of w.waiters) waiter.resolve(code);
+          } else if (++w.attempts >= ATTEMPTS) {
+            for (const waiter of w.waiters) waiter.reject(new Error(`could not issue a tracking code for case ${caseId}`));
+          } else {
+            // Try again with a new code; intakes of the same case that came meanwhile join it.
+            const later = this.waiting.get(caseId);
+            this.waiting.set(caseId, later ? { ...w, waiters: [...w.waiters, ...later.waiters] } : w);
+          }
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+}
+
+const issuers = new WeakMap<Pool, TrackingCodeIssuer>();
 
 /**
  * The case's tracking code: a new random one, or the one it already has (a repeated,
- * idempotent intake gets the same code). Any case type, by id and type.
+ * idempotent intake gets the same code). Any case type, by id and type. Concurrent intakes
+ * through the same pool share a statement (TrackingCodeIssuer).
  */
-export async function issueTrackingCode(pool: Pool, caseId: string, caseType: string): Promise<string> {
-  // A lost race with a concurrent intake of the same case, or (60 random bits) a code taken
-  // already, leaves both halves empty for this statement's snapshot: try again.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const { rows } = await pool.query<{ code: string }>(ISSUE_SQL, [newTrackingCode(), caseId, caseType]);
-    if (rows[0]) return rows[0].code;
-  }
-  throw new Error(`could not issue a tracking code for case ${caseId}`);
+export function issueTrackingCode(pool: Pool, caseId: string, caseType: string): Promise<string> {
+  let issuer = issuers.get(pool);
+  if (!issuer) issuers.set(pool, (issuer = new TrackingCodeIssuer(pool)));
+  return issuer.issue(caseId, caseType);
 }
 
 /** Codes for many cases at once (an import): cases that have a code keep it, the others get one in one statement. */

@@ -4,6 +4,8 @@
  * answer (JSON or page) ever carries a string the resident or staff typed about them.
  */
 import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { issueTrackingCode } from '../../src/db/trackingCodes';
 import { DEPARTMENTS } from '../../src/domain/vocabulary';
 import { eventually } from '../support/eventually';
 import { startExtraApi } from '../support/extraApi';
@@ -71,6 +73,30 @@ it('gives a service request a code of 12 unambiguous characters, and the same on
   expect(again.body.trackingCode).toBe(first.body.trackingCode);
   const other = await sys.call('POST', '/v1/service-requests', { key: staff, body: serviceRequest() });
   expect(other.body.trackingCode).not.toBe(first.body.trackingCode);
+});
+
+it('issues the codes of intakes that ask together in one statement, a case asked twice keeping one code', async () => {
+  // A pool of its own (same Postgres), counting its statements.
+  let statements = 0;
+  const counted = new Proxy(sys.pool, {
+    get: (target, prop) => (prop === 'query'
+      ? (...args: unknown[]) => { statements += 1; return (target.query as (...a: unknown[]) => unknown)(...args); }
+      : Reflect.get(target, prop)),
+  }) as Pool;
+  const ids = Array.from({ length: 40 }, () => randomUUID());
+  const codes = await Promise.all([...ids, ...ids.slice(0, 10)].map((id) => issueTrackingCode(counted, id, 'service_request')));
+  expect(statements).toBe(1);
+  expect(new Set(codes.slice(0, 40)).size).toBe(40);
+  expect(codes.slice(40)).toEqual(codes.slice(0, 10));
+  for (const code of codes) expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{12}$/);
+  const { rows } = await sys.pool.query<{ case_id: string; code: string }>('SELECT case_id, code FROM tracking_codes WHERE case_id = ANY ($1::text[])', [ids]);
+  expect(new Map(rows.map((r) => [r.case_id, r.code]))).toEqual(new Map(ids.map((id, i) => [id, codes[i]])));
+
+  // Asked again (a repeated intake), one by one and while a statement is on its way: the same codes.
+  const first = issueTrackingCode(counted, ids[0], 'service_request');
+  const rest = ids.slice(1).map((id) => new Promise<string>((resolve, reject) => setImmediate(() => issueTrackingCode(counted, id, 'service_request').then(resolve, reject))));
+  expect([await first, ...(await Promise.all(rest))]).toEqual(codes.slice(0, 40));
+  expect(statements).toBe(3);
 });
 
 it('follows a service request through every state without a resident string in any answer', async () => {
