@@ -17,22 +17,21 @@
  *   output), BENCH_MEMORY_NODE_FLAGS (node flags of the worker process), BENCH_MEMORY_SMAPS (a file
  *   for its /proc/<pid>/smaps once idle), BENCH_ENFORCE=0 to only report
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { webhookSecretBoxFor } from '../src/crypto/secretBox';
 import { insertPartner } from '../src/db/partners';
 import { loadSlaPolicies } from '../src/db/slaPolicies';
 import { resolveServiceRequestSla } from '../src/domain/sla';
 import { payloadCodecFor } from '../src/temporal/codec';
 import { connectClient } from '../src/temporal/connection';
-import { type BenchServices, benchConfig, benchPool, machine, out, PAYLOAD_KEYS, PROJECT_ROOT, pooled, processCpuSeconds, startBenchServices, withCpu } from './support/services';
+import { type BenchServices, benchConfig, benchPool, machine, out, PAYLOAD_KEYS, pooled, processCpuSeconds, startBenchServices, withCpu } from './support/services';
 import { goal } from './support/goals';
 import { benchIntake, rawStart } from './support/system';
+import { mb, memoryOf, productionWorkerFlags, startWorkerProcess, stopWorkerProcess, WORKER_JS, writeWorkflowBundle } from './support/workerProcess';
 
 const N = Number(process.env.BENCH_MEMORY_CASES ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_MEMORY_CONCURRENCY ?? 64);
@@ -43,7 +42,6 @@ const COMMUNITY = '无人服务的社区';
 const SILENT_PARTNER_COMMUNITY = '物业不回应的社区';
 /** Every TIMER_EVERY-th case goes to a partner that never acknowledges: it waits on its reminder and acknowledgement timers. */
 const TIMER_EVERY = Number(process.env.BENCH_MEMORY_TIMER_EVERY ?? 10);
-const WORKER_JS = join(PROJECT_ROOT, 'dist/worker.js');
 
 let services: BenchServices;
 let workerProcess: ChildProcess | null = null;
@@ -52,51 +50,6 @@ let closeClient: () => Promise<void>;
 let sink: Server;
 let sinkUrl: string;
 let sinkDeliveries = 0;
-
-const mb = (kb: number) => kb / 1024;
-/** From /proc/<pid>/status: resident set, its peak, and its anonymous (heap) and file-backed (code) parts. */
-function memoryOf(pid: number): { rssKb: number; hwmKb: number; anonKb: number; fileKb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return { rssKb: field('VmRSS'), hwmKb: field('VmHWM'), anonKb: field('RssAnon'), fileKb: field('RssFile') };
-}
-
-/** The node flags of `npm run worker` (package.json), so the bench runs the production command line. */
-function productionWorkerFlags(): string[] {
-  const script = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.worker;
-  const args = script.split(/\s+/);
-  if (args[0] !== 'node' || args[args.length - 1] !== 'dist/worker.js') throw new Error(`unexpected worker script: ${script}`);
-  return args.slice(1, -1);
-}
-
-async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const nodeFlags = [...productionWorkerFlags(), ...(process.env.BENCH_MEMORY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)]; // e.g. --trace-gc
-  const child = spawn(process.execPath, [...nodeFlags, WORKER_JS], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start within 60 s:\n${output.slice(-2000)}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (output.includes('worker running')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`worker exited with ${code}:\n${output.slice(-2000)}`)); });
-  });
-  // Keep draining its output so the pipe never blocks it; the tail is shown if the worker dies.
-  const logFile = process.env.BENCH_MEMORY_WORKER_LOG; // e.g. with BENCH_MEMORY_NODE_FLAGS=--trace-gc
-  const keep = (c: Buffer) => {
-    output = (output + c.toString('utf8')).slice(-4000);
-    if (logFile) appendFileSync(logFile, c);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  child.once('exit', (code, signal) => { if (code !== 0 && signal !== 'SIGTERM') out(`[worker] exited with ${code ?? signal}:\n${output}`); });
-  return child;
-}
 
 beforeAll(async () => {
   if (!existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} is missing: run \`node scripts/build.js\` (npm run bench does)`);
@@ -113,12 +66,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (workerProcess && workerProcess.exitCode === null) {
-    const exited = new Promise((resolve) => workerProcess!.once('exit', resolve));
-    workerProcess.kill('SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-    if (workerProcess.exitCode === null) workerProcess.kill('SIGKILL');
-  }
+  await stopWorkerProcess(workerProcess);
   await closeClient?.();
   sink?.closeAllConnections();
   await new Promise((resolve) => (sink ? sink.close(resolve) : resolve(undefined)));
@@ -128,9 +76,7 @@ afterAll(async () => {
 it(`holds ${N} open cases in a worker process within ${GOAL_MB} MB RSS`, async () => {
   const config = benchConfig(services, { TEMPORAL_TASK_QUEUE: `bench-memory-${Date.now()}` });
   // What `npm run build:workflows` produces, from the compiled dist/workflows, into this run's scratch directory.
-  const bundlePath = join(services.dir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath: join(PROJECT_ROOT, 'dist/workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => out(m) } });
-  writeFileSync(bundlePath, code);
+  const bundlePath = await writeWorkflowBundle(services.dir);
 
   workerProcess = await startWorkerProcess({
     APP_ENV: 'production', LOG_LEVEL: 'info', TEMPORAL_ADDRESS: services.temporalAddress, DATABASE_URL: services.databaseUrl,
@@ -138,7 +84,7 @@ it(`holds ${N} open cases in a worker process within ${GOAL_MB} MB RSS`, async (
     WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
     // Extra settings to try, e.g. BENCH_MEMORY_WORKER_ENV="WORKER_MAX_CACHED_WORKFLOWS=100 MALLOC_ARENA_MAX=2".
     ...Object.fromEntries((process.env.BENCH_MEMORY_WORKER_ENV ?? '').split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
-  });
+  }, process.env.BENCH_MEMORY_WORKER_LOG, (process.env.BENCH_MEMORY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)); // e.g. --trace-gc
   const pid = workerProcess.pid!;
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const empty = memoryOf(pid);

@@ -1,8 +1,8 @@
 /**
  * A production worker process for memory benches: the command line of `npm run worker`
  * (`node <heap flags> dist/worker.js`) with a prebuilt workflow bundle, as in the Docker
- * image, and its memory from /proc/<pid>/status. (bench/workerMemory.bench.ts has its own
- * copy of the same steps.)
+ * image, and its memory from /proc/<pid>/status (bench/workerMemory.bench.ts,
+ * bench/carePlanMemory.bench.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,8 +37,8 @@ export async function writeWorkflowBundle(dir: string): Promise<string> {
 }
 
 /** Spawn the worker and resolve once it logs "worker running"; its output is drained (and kept in `logFile` if given). */
-export async function startWorkerProcess(env: Record<string, string>, logFile?: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...productionWorkerFlags(), WORKER_JS], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startWorkerProcess(env: Record<string, string>, logFile?: string, extraNodeFlags: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...productionWorkerFlags(), ...extraNodeFlags, WORKER_JS], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start within 60 s:\n${output.slice(-2000)}`)), 60_000);
