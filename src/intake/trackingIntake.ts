@@ -4,7 +4,7 @@
  */
 import type { Pool } from 'pg';
 import { issueTrackingCode } from '../db/trackingCodes';
-import type { ApiRoutes } from '../api/routing';
+import type { ApiRoutes, RouteSpec } from '../api/routing';
 import { z } from '../api/zod';
 
 /** Intake route -> the case type of what it opens. */
@@ -14,11 +14,23 @@ export const INTAKE_ROUTES: Record<string, string> = {
   '/v1/care-plans': 'care_plan',
 };
 
+/** Each wrapped intake route's own handler, which opens the case without issuing its code. */
+const untracked = new WeakMap<RouteSpec<any, any, any>, RouteSpec<any, any, any>['handler']>();
+
+/**
+ * The intake handler of `spec` without the tracking code, for a caller that issues the codes of
+ * many cases in one statement afterwards (the needs-list import, src/intake/importRunner.ts).
+ */
+export function handlerWithoutTrackingCode(spec: RouteSpec<any, any, any>): RouteSpec<any, any, any>['handler'] {
+  return untracked.get(spec) ?? spec.handler;
+}
+
 export function withTrackingCodes(routes: ApiRoutes, pool: Pool): void {
   for (const spec of routes.routes) {
     const caseType = INTAKE_ROUTES[spec.path];
     if (spec.method !== 'post' || !caseType) continue;
     const handler = spec.handler;
+    untracked.set(spec, handler);
     spec.handler = async (ctx) => {
       const reply = await handler(ctx);
       const body = reply.body as { id?: unknown } | undefined;

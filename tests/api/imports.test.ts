@@ -49,6 +49,11 @@ it('turns a Chinese needs list into cases, and the same file again into none', a
   expect(res.status).toBe(202);
   expect(res.body).toMatchObject({ rows: 3, status: 'running' });
   expect(res.headers.get('location')).toBe(`/v1/imports/${res.body.id}`);
+  // The import issues the codes itself (in batches) before it writes `done`; not the GET that lists them.
+  await eventually(async () => (await sys.pool.query('SELECT status FROM imports WHERE id = $1', [res.body.id])).rows[0]?.status,
+    { accept: (s) => s === 'done', what: 'the import row says done' });
+  const coded = await sys.pool.query('SELECT case_id FROM tracking_codes WHERE case_id = ANY ($1::text[])', [res.body.caseIds]);
+  expect(coded.rows.map((r) => r.case_id).sort()).toEqual([...res.body.caseIds].sort());
   const finished = await done(res.body.id);
   expect(finished.created).toBe(3);
   expect(finished.caseIds).toHaveLength(3);
