@@ -173,6 +173,13 @@ async function carePlanStory(s) {
   const others = await createPartner({ name: '邻里互助队', kind: 'volunteer_team', categories: ['medical'], communities: [community] });
   const handyman = await createPartner({ name: '安居适老化改造公司', kind: 'enterprise', categories: ['housing'], communities: [community] });
 
+  // The care-plan policy's escalation chain, fast (docs/sla-clocks.md: one policy for every plan; it applies to plans opened afterwards).
+  const ruleMaker = await createKey('supervisor');
+  const carePolicy = await http('PUT', '/v1/sla-policies', {
+    key: ruleMaker, body: { caseType: 'care_plan', escalationSteps: [{ level: 1, after: 'PT0S' }, { level: 2, after: 'PT3S' }, { level: 3, after: 'PT6S' }] },
+  });
+  s.must(carePolicy.status === 200, 'a care-plan policy with escalationSteps PT0S, PT3S, PT6S is stored', `${carePolicy.status}`);
+
   const resident = { name: '张奶奶', phone: '13900001111', community, address: '5号楼1单元302', flags: ['elderly_alone'] };
   const created = await http('POST', '/v1/care-plans', {
     key: staff,
@@ -249,6 +256,12 @@ async function carePlanStory(s) {
   s.ok(missed.standardValid, 'the partner is told of the missed visit (signed)');
   const escalated = await s.until('the plan escalated', plan, { accept: (p) => p?.escalation?.visitId === 'visit-3' });
   s.ok(escalated.escalation.level === 1 && escalated.escalation.reason === 'visit_missed', 'the missed visit raises an escalation on the plan', `level ${escalated.escalation.level}, ${escalated.escalation.reason}`);
+  const top = await s.until('the escalation at level 3', plan, { accept: (p) => p?.escalation?.visitId === 'visit-3' && p.escalation.level === 3, timeoutMs: 30_000 });
+  s.ok(top.escalation.level === 3, "the missed visit's escalation climbs to level 3 on the care-plan policy's steps", `level ${top.escalation.level}`);
+  const climbs = await s.until('two escalation_level_raised in the timeline', () => historyOf(id, staff), { accept: (h) => h.filter((e) => e.type === 'escalation_level_raised').length >= 2 });
+  s.ok(climbs.filter((e) => e.type === 'escalation_level_raised').map((e) => e.data?.level).join(',') === '2,3', 'the timeline records the climbs to levels 2 and 3',
+    climbs.filter((e) => e.type === 'escalation_level_raised').map((e) => `level ${e.data?.level}`).join(', '));
+  // At the top level the escalation's deadline is its start: breached until someone takes it on.
   const deadline = await s.until('the escalation in /v1/timeouts', async () =>
     ((await http('GET', `/v1/timeouts?within=PT1H&type=care_plan&community=${encodeURIComponent(community)}&limit=500`, { key: supervisor })).body?.items ?? []).find((d) => d.caseId === id && d.kind === 'escalation'));
   s.ok(deadline.breached === true && deadline.caseType === 'care_plan', 'GET /v1/timeouts lists the escalation of the plan, breached', `kind ${deadline.kind}, due ${deadline.dueAt}`);
