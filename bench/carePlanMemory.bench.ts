@@ -33,6 +33,7 @@ import { resolveServiceRequestSla } from '../src/domain/sla';
 import { payloadCodecFor } from '../src/temporal/codec';
 import { connectClient } from '../src/temporal/connection';
 import { CARE_PLAN_EVENTS_PER_RUN } from '../src/workflows/carePlan';
+import { goal } from './support/goals';
 import { type BenchServices, benchConfig, benchPool, machine, out, PAYLOAD_KEYS, pooled, settle, startBenchServices } from './support/services';
 import { type ApiSystem, benchIntake, rawStart, startApiSystem } from './support/system';
 import { idleRss, mb, memoryOf, productionWorkerFlags, startWorkerProcess, stopWorkerProcess, WORKER_JS, writeWorkflowBundle } from './support/workerProcess';
@@ -154,7 +155,7 @@ it(`holds ${N} active care plans in a worker within ${GOAL_RATIO}× the memory o
        WHERE c.type = 'care_plan' AND c.status = 'active' AND v.status = 'scheduled'`)).rows[0].n);
     const ratio = plans.idle.last / requests.idle.last;
     const above = (plans.idle.last - plans.empty) / Math.max(1, requests.idle.last - requests.empty);
-    out(`  care plans / service requests, idle RSS: ${ratio.toFixed(2)}× (goal <= ${GOAL_RATIO}×${ratio > GOAL_RATIO ? ': MISSED' : ''}); above each empty worker: ${above.toFixed(2)}×`);
+    goal('care plans / service requests, worker idle RSS', ratio, GOAL_RATIO, { op: '<=', note: `${N} each; above each empty worker ${above.toFixed(2)}×` });
 
     // 3. One plan's history: two plans with a 10-second rhythm, checked in and out by the bench as
     // their partner. The first (production limit) counts events per completed visit; the second
