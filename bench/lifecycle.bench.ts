@@ -21,7 +21,6 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import type { UpdateDefinition } from '@temporalio/common';
 import { webhookSecretBoxFor } from '../src/crypto/secretBox';
@@ -33,6 +32,7 @@ import * as m from '../src/workflows/messages';
 import { serviceRequestWorkflowId } from '../src/workflows/messages';
 import { createBareActivities } from './bare/activities';
 import { type BareCaseInput, bareAccept, bareCase, bareComplete, bareFollowUp, bareSurvey } from './bare/workflows';
+import { historyShape } from './support/lifecycleDriver';
 import { goal } from './support/goals';
 import { printProfile, profiled, profilePath } from './support/profile';
 import { type BenchServices, benchConfig, type CpuSpent, machine, out, pooled, startBenchServices, withCpu } from './support/services';
@@ -287,19 +287,6 @@ afterAll(async () => {
 });
 
 interface SidePhase extends CpuSpent { cases: number }
-
-function historyShape(events: temporal.api.history.v1.IHistoryEvent[]): { total: number; activities: number; updates: number; timers: number; workflowTasks: number; upserts: number } {
-  const T = temporal.api.enums.v1.EventType;
-  const count = (t: number) => events.filter((e) => e.eventType === t).length;
-  return {
-    total: events.length,
-    activities: count(T.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
-    updates: count(T.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED),
-    timers: count(T.EVENT_TYPE_TIMER_STARTED),
-    workflowTasks: count(T.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
-    upserts: count(T.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES),
-  };
-}
 
 it('runs resident requests through the whole lifecycle at >= 0.5 of the bare workflow rate', async () => {
   out(`\nLifecycle bench: ${machine()}`);
