@@ -24,6 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -48,6 +49,33 @@ let api: ApiSystem;
 let plain: { client: Client; close(): Promise<void> };
 let staffKey: string;
 let requestLog: string;
+let floor: { server: Server; url: string } | null = null;
+
+/**
+ * The HTTP floor: what any HTTP API in front of the same start pays at least. node:http, the
+ * body read and JSON.parse'd, the codec client's `workflow.start` of the same input, a JSON
+ * answer; nothing else (no framework, auth, validation, audit, logs, metrics, tracking code).
+ */
+function startFloor(start: () => Promise<string>): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      start().then((id) => {
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id, status: 'dispatching' }));
+      }, (err: Error) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(err.message);
+      });
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number };
+    resolve({ server, url: `http://127.0.0.1:${port}/v1/service-requests` });
+  }));
+}
 
 /** Server-side durations (the request log's `ms`: first middleware to response finished) of the intakes logged between two instants. */
 function serverSideMs(from: number, to: number): number[] {
@@ -69,12 +97,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopHttpLoad();
+  if (floor) await new Promise((resolve) => floor!.server.close(resolve));
   await api?.stop();
   await plain?.close();
   await services?.stop();
 });
 
-interface Phase { result: LoadResult; ownCpu: number; temporalCpu: number; postgresCpu: number; loadCpu: number }
+interface Phase { result: LoadResult; ownCpu: number; temporalCpu: number; postgresCpu: number; loadCpu: number; checkouts: number }
 
 /** Issue 17's goals, each a ratio to the raw start measured in the same run. */
 const GOALS = { cpuRatio: 1.5, p99Ratio: 1.5, rateRatio: 0.9 };
@@ -91,13 +120,19 @@ it(`opens cases through the API at <= ${GOALS.cpuRatio}x the raw start's CPU per
   });
   const rawPlain = rawStart(plain.client, taskQueue, sla, benchIntake(COMMUNITY));
   const rawCodec = rawStart(api.client, taskQueue, sla, benchIntake(COMMUNITY));
+  floor = await startFloor(rawCodec);
+  const floorPost = (count: number) => runHttpLoad({
+    url: floor!.url, body, count, concurrency: C, mode: 'closed', headers: { 'content-type': 'application/json' },
+  });
   const calls = (start: () => Promise<unknown>, count: number, extra: { mode?: 'closed' | 'open'; rate?: number; concurrency?: number } = {}) =>
     runCallLoad({ count, concurrency: extra.concurrency ?? C, mode: extra.mode ?? 'closed', rate: extra.rate }, start);
   const phase = async (run: () => Promise<LoadResult>): Promise<Phase> => {
+    const checkouts0 = api.checkouts();
     const { result, ownCpu, temporalCpu, postgresCpu } = await withCpu(services, run);
+    const checkouts = api.checkouts() - checkouts0;
     if (result.errors > 0) throw new Error(`${result.errors} of ${result.count} failed, first: ${result.firstError}`);
     // The HTTP load generator shares this process (its own thread); its CPU is not the API's.
-    return { result, ownCpu: ownCpu - result.loadCpu, temporalCpu, postgresCpu, loadCpu: result.loadCpu };
+    return { result, ownCpu: ownCpu - result.loadCpu, temporalCpu, postgresCpu, loadCpu: result.loadCpu, checkouts };
   };
 
   out(`\nIntake bench: ${machine()}`);
@@ -106,14 +141,15 @@ it(`opens cases through the API at <= ${GOALS.cpuRatio}x the raw start's CPU per
   await phase(() => httpPost(200));
   await phase(() => calls(rawPlain, 200));
   await phase(() => calls(rawCodec, 200));
+  await phase(() => floorPost(200));
 
   // Rounds in rotating order, so a server slowing down as it fills up, or a neighbour's load, hurts all sides alike.
   const share = Math.ceil(N / ROUNDS);
-  const sides = { raw: [] as Phase[], codec: [] as Phase[], api: [] as Phase[] };
+  const sides = { raw: [] as Phase[], codec: [] as Phase[], floor: [] as Phase[], api: [] as Phase[] };
   const runs: Record<keyof typeof sides, () => Promise<LoadResult>> = {
-    raw: () => calls(rawPlain, share), codec: () => calls(rawCodec, share), api: () => httpPost(share),
+    raw: () => calls(rawPlain, share), codec: () => calls(rawCodec, share), floor: () => floorPost(share), api: () => httpPost(share),
   };
-  const order: (keyof typeof sides)[] = ['raw', 'codec', 'api'];
+  const order: (keyof typeof sides)[] = ['raw', 'codec', 'floor', 'api'];
   for (let round = 0; round < ROUNDS; round++) {
     const sequence = round % 2 === 0 ? order : [...order].reverse();
     for (const side of sequence) sides[side].push(await phase(runs[side]));
@@ -127,17 +163,20 @@ it(`opens cases through the API at <= ${GOALS.cpuRatio}x the raw start's CPU per
     return {
       rate: count / seconds, minRate: Math.min(...rates), maxRate: Math.max(...rates),
       ownMs: perCase((p) => p.ownCpu), temporalMs: perCase((p) => p.temporalCpu), postgresMs: perCase((p) => p.postgresCpu), loadMs: perCase((p) => p.loadCpu),
+      statements: perCase((p) => p.checkouts) / 1000,
       p50: ps.map((p) => p.result.p50).sort((a, b) => a - b)[Math.floor(ps.length / 2)], p99: Math.max(...ps.map((p) => p.result.p99)),
     };
   };
   const raw = total(sides.raw);
   const codec = total(sides.codec);
+  const viaFloor = total(sides.floor);
   const viaApi = total(sides.api);
   const ratio = viaApi.rate / raw.rate;
   const line = (name: string, t: ReturnType<typeof total>) =>
-    out(`  ${name.padEnd(42)} ${t.rate.toFixed(0).padStart(5)}/s (rounds ${t.minRate.toFixed(0)}-${t.maxRate.toFixed(0)})  p50 ${t.p50.toFixed(0).padStart(4)} ms  p99 ${t.p99.toFixed(0).padStart(4)} ms   CPU ms/case: this process ${t.ownMs.toFixed(2)}, Temporal ${t.temporalMs.toFixed(2)}, Postgres ${t.postgresMs.toFixed(2)}${t.loadMs > 0 ? `, load generator ${t.loadMs.toFixed(2)}` : ''}`);
+    out(`  ${name.padEnd(42)} ${t.rate.toFixed(0).padStart(5)}/s (rounds ${t.minRate.toFixed(0)}-${t.maxRate.toFixed(0)})  p50 ${t.p50.toFixed(0).padStart(4)} ms  p99 ${t.p99.toFixed(0).padStart(4)} ms   CPU ms/case: this process ${t.ownMs.toFixed(2)}, Temporal ${t.temporalMs.toFixed(2)}, Postgres ${t.postgresMs.toFixed(2)}${t.loadMs > 0 ? `, load generator ${t.loadMs.toFixed(2)}` : ''}${t.statements > 0 ? `; Postgres statements per case ${t.statements.toFixed(2)}` : ''}`);
   line('raw client.workflow.start (bare client)', raw);
   line('raw client.workflow.start (codec client)', codec);
+  line('HTTP floor (node:http + codec client start)', viaFloor);
   line('POST /v1/service-requests', viaApi);
   // Each API round against the raw round next to it: a neighbour's burst shows as one outlying pair, not a shift of the total.
   const paired = sides.api.map((p, i) => p.result.rate / sides.raw[i].result.rate).sort((a, b) => a - b);
@@ -146,6 +185,8 @@ it(`opens cases through the API at <= ${GOALS.cpuRatio}x the raw start's CPU per
   const mid = (xs: number[]) => xs[Math.floor(xs.length / 2)];
   goal('intake CPU per case ratio', cpuRatio, GOALS.cpuRatio, { op: '<=', note: `this process ${viaApi.ownMs.toFixed(2)} ms through the API / ${raw.ownMs.toFixed(2)} ms raw start (bare client); ${(viaApi.ownMs / codec.ownMs).toFixed(2)} against the codec client` });
   out(`    round by round: median ${mid(cpuPaired).toFixed(2)}, range ${cpuPaired[0].toFixed(2)}-${cpuPaired[cpuPaired.length - 1].toFixed(2)} (${cpuPaired.length} pairs)`);
+  goal('intake CPU per case, HTTP floor / raw', viaFloor.ownMs / raw.ownMs, null, { op: '<=', note: `${viaFloor.ownMs.toFixed(2)} ms: node:http and JSON.parse in front of the codec client's start, nothing else; the least any HTTP intake costs here` });
+  goal('intake CPU per case, API / HTTP floor', viaApi.ownMs / viaFloor.ownMs, null, { op: '<=', note: 'what the API adds over the floor: express, auth, validation, SLA clock, audit, request log, metrics, tracking code' });
   goal('intake rate ratio', ratio, GOALS.rateRatio, { op: '>=', note: `API / bare raw start; ${(viaApi.rate / codec.rate).toFixed(2)} against the codec client` });
   out(`    round by round: median ${mid(paired).toFixed(2)}, range ${paired[0].toFixed(2)}-${paired[paired.length - 1].toFixed(2)} (${paired.length} pairs)`);
 

@@ -10,14 +10,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Runtime } from '@temporalio/worker';
 import { Client } from 'pg';
-import pino from 'pino';
 import { type Config, loadConfig } from '../../src/config';
 import { migrate } from '../../src/db/migrate';
 import { createPool, type Pool } from '../../src/db/pool';
 import { startTemporalDevServer } from '../../src/dev/temporalDevServer';
 import { resolveTemporalCli } from '../../src/dev/tools';
 import { CASE_SEARCH_ATTRIBUTES } from '../../src/domain/searchAttributes';
-import { createLogger, type Logger } from '../../src/logger';
+import { bufferedDestination, createLogger, type Logger } from '../../src/logger';
 
 export const PROJECT_ROOT = resolve(__dirname, '../..');
 /** The local Postgres server; each bench run creates its own database there. */
@@ -106,7 +105,7 @@ export function benchConfig(services: BenchServices, env: Record<string, string>
 
 /** A production logger (info, redaction on) writing to /dev/null or a file: its cost counts, its lines do not clutter the output. */
 export function benchLogger(name: string, file = '/dev/null'): Logger {
-  return createLogger('info', name, pino.destination({ dest: file, sync: false }));
+  return createLogger('info', name, bufferedDestination(file));
 }
 
 export function benchPool(services: BenchServices, max = 10): Pool {

@@ -27,6 +27,8 @@ export interface ApiSystem {
   client: Client;
   call<T = any>(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: T }>;
   createKey(role: 'staff' | 'supervisor' | 'partner', extra?: Record<string, unknown>): Promise<string>;
+  /** Connections the API's pool has handed out so far (one per statement through pool.query, one per transaction). */
+  checkouts(): number;
   /** Write out buffered request-log lines. */
   flushLog(): Promise<void>;
   stop(): Promise<void>;
@@ -35,6 +37,8 @@ export interface ApiSystem {
 /** `requestLog`: a file for the API's request log lines (each has the server-side `ms`); /dev/null by default. */
 export async function startApiSystem(services: BenchServices, config: Config, requestLog?: string): Promise<ApiSystem> {
   const pool = benchPool(services, config.PG_POOL_MAX);
+  let checkouts = 0;
+  pool.on('acquire', () => { checkouts++; });
   const { client, connection } = await connectClient(services.temporalAddress, config.TEMPORAL_NAMESPACE, payloadCodecFor(config));
   const log = benchLogger('api', requestLog);
   const { server, url } = await startApi({ config, pool, temporal: client, log });
@@ -47,7 +51,7 @@ export async function startApiSystem(services: BenchServices, config: Config, re
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
   return {
-    url, config, pool, client, call, flushLog: () => new Promise<void>((resolve) => log.flush(() => resolve())),
+    url, config, pool, client, call, checkouts: () => checkouts, flushLog: () => new Promise<void>((resolve) => log.flush(() => resolve())),
     async createKey(role, extra = {}) {
       const res = await call<{ key: string }>('POST', '/v1/api-keys', ADMIN_KEY, { role, name: `bench ${role}`, ...extra });
       if (res.status !== 201) throw new Error(`could not create a ${role} key: ${res.status} ${JSON.stringify(res.body)}`);

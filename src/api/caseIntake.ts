@@ -55,11 +55,14 @@ function derivedUuid(name: string): string {
  * Start the case's workflow (one workflow per case id, ever, within retention). A repeat of
  * an earlier request (same API key and Idempotency-Key) finds the workflow started: with
  * the same body it is that case again (`repeat: true`, answered 200), with another body a
- * 409 naming the case. One gRPC call for a new case; no database round trip.
+ * 409 naming the case. One gRPC call for a new case; no database round trip. `beforeStart`
+ * (HandlerContext) hears the case id first.
  */
 export async function startCase<T extends CaseType>(
   temporal: Client, type: T, input: CaseWorkflowInputs[T], taskQueue: string, intake: CaseIntake,
+  beforeStart?: (caseId: string) => void,
 ): Promise<{ repeat: boolean }> {
+  beforeStart?.(intake.caseId);
   try {
     await startCaseWorkflow(temporal, type, input, {
       taskQueue,

@@ -21,6 +21,11 @@ export interface HandlerContext<B, Q, P> {
   principal: Principal;
   req: Request;
   res: Response;
+  /**
+   * Intake routes: called with the new case's id just before its workflow is started, so what
+   * the answer needs besides the start (the tracking code) is fetched meanwhile, not after it.
+   */
+  beforeStart?: (caseId: string) => void;
 }
 
 export interface Reply {

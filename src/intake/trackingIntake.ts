@@ -32,10 +32,18 @@ export function withTrackingCodes(routes: ApiRoutes, pool: Pool): void {
     const handler = spec.handler;
     untracked.set(spec, handler);
     spec.handler = async (ctx) => {
-      const reply = await handler(ctx);
+      // The code is issued while the workflow starts (one Postgres round trip alongside the gRPC
+      // call, not after it), and the answer waits for both: a code handed out is committed. A
+      // start that fails leaves its code unused; nobody was given it (the answer is an error).
+      let issued: Promise<string> | undefined;
+      const beforeStart = (caseId: string) => {
+        issued = issueTrackingCode(pool, caseId, caseType);
+        issued.catch(() => { /* awaited below when the case opened; otherwise nobody waits for it */ });
+      };
+      const reply = await handler({ ...ctx, beforeStart });
       const body = reply.body as { id?: unknown } | undefined;
       if ((reply.status === 201 || reply.status === 200) && body && typeof body.id === 'string') {
-        reply.body = { ...body, trackingCode: await issueTrackingCode(pool, body.id, caseType) };
+        reply.body = { ...body, trackingCode: await (issued ?? issueTrackingCode(pool, body.id, caseType)) };
       }
       return reply;
     };
