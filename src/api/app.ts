@@ -38,6 +38,7 @@ import { trackRoutes } from './routes/track';
 import { importRoutes } from './routes/imports';
 import { open311Routes } from './routes/open311';
 import { withTrackingCodes } from '../intake/trackingIntake';
+import { trackingCodeWriter } from '../db/trackingCodes';
 import { intakeBodies, isIntakeBody } from '../intake/uploads';
 import { ApiRoutes } from './routing';
 import { z } from './zod';
@@ -73,7 +74,7 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   sessionRoutes(routes, deps);
   orderLinkRoutes(routes, deps);
   extensionRequestRoutes(routes, deps);
-  withTrackingCodes(routes, deps.pool); // last: it wraps the intake routes declared above
+  withTrackingCodes(routes, deps.pool, deps.temporal, trackingCodeWriter(deps.pool, deps.log)); // last: it wraps the intake routes declared above
   return routes;
 }
 
@@ -153,5 +154,5 @@ export function createApp(deps: ApiDeps): { app: Express; routes: ApiRoutes; flu
     sendProblem(res, new HttpProblem(404, 'Not found', `no route ${req.method} ${req.path}`));
   });
   app.use(problemMiddleware(deps.log));
-  return { app, routes, flush: () => audit.flush(), metricsApp: deps.config.METRICS_PORT === undefined ? null : metricsOnlyApp(serveMetrics) };
+  return { app, routes, flush: async () => { await Promise.all([audit.flush(), trackingCodeWriter(deps.pool).flush()]); }, metricsApp: deps.config.METRICS_PORT === undefined ? null : metricsOnlyApp(serveMetrics) };
 }

@@ -56,26 +56,26 @@ function derivedUuid(name: string): string {
  * an earlier request (same API key and Idempotency-Key) finds the workflow started: with
  * the same body it is that case again (`repeat: true`, answered 200), with another body a
  * 409 naming the case. One gRPC call for a new case; no database round trip. `beforeStart`
- * (HandlerContext) hears the case id first.
+ * (HandlerContext) hears the case id first and adds to the memo.
  */
 export async function startCase<T extends CaseType>(
   temporal: Client, type: T, input: CaseWorkflowInputs[T], taskQueue: string, intake: CaseIntake,
-  beforeStart?: (caseId: string) => void,
+  beforeStart?: (caseId: string) => Record<string, string>,
 ): Promise<{ repeat: boolean }> {
-  beforeStart?.(intake.caseId);
+  const memo = { ...beforeStart?.(intake.caseId), ...(intake.requestHash ? { [REQUEST_HASH_MEMO]: intake.requestHash } : {}) };
   try {
     await startCaseWorkflow(temporal, type, input, {
       taskQueue,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      ...(intake.requestHash ? { memo: { [REQUEST_HASH_MEMO]: intake.requestHash } } : {}),
+      ...(Object.keys(memo).length > 0 ? { memo } : {}),
     });
     return { repeat: false };
   } catch (err) {
     if (!isAlreadyStarted(err) || intake.requestHash === null) throw err;
   }
-  const { memo } = await temporal.workflow.getHandle(caseWorkflowId(type, intake.caseId)).describe();
-  if (memo?.[REQUEST_HASH_MEMO] !== intake.requestHash) {
+  const started = await temporal.workflow.getHandle(caseWorkflowId(type, intake.caseId)).describe();
+  if (started.memo?.[REQUEST_HASH_MEMO] !== intake.requestHash) {
     throw conflict('this Idempotency-Key was already used with a different request body', { caseId: intake.caseId });
   }
   return { repeat: true };

@@ -22,10 +22,10 @@ export interface HandlerContext<B, Q, P> {
   req: Request;
   res: Response;
   /**
-   * Intake routes: called with the new case's id just before its workflow is started, so what
-   * the answer needs besides the start (the tracking code) is fetched meanwhile, not after it.
+   * Intake routes: called with the new case's id just before its workflow is started; what it
+   * returns goes into the workflow's memo (the tracking code, src/intake/trackingIntake.ts).
    */
-  beforeStart?: (caseId: string) => void;
+  beforeStart?: (caseId: string) => Record<string, string>;
 }
 
 export interface Reply {

@@ -35,6 +35,11 @@ WITH input AS (
     completed_at = EXCLUDED.completed_at, closed_at = EXCLUDED.closed_at, last_seq = EXCLUDED.last_seq, updated_at = now()
   WHERE c.last_seq < EXCLUDED.last_seq OR (c.last_seq = EXCLUDED.last_seq AND $4::boolean)
   RETURNING id
+), tracked AS (
+  -- the tracking code the API handed out, if its own write has not stored it already
+  INSERT INTO tracking_codes (code, case_id, case_type)
+  SELECT $5::text, s->>'id', s->>'type' FROM input WHERE $5::text IS NOT NULL
+  ON CONFLICT DO NOTHING
 ), cleared AS (
   -- deadlines no longer open; the still-open ones are upserted below (disjoint rows)
   DELETE FROM case_deadlines d USING upsert, input
@@ -50,5 +55,5 @@ export async function recordCaseEventBatch(pool: Pool | PoolClient, batch: CaseE
   if (batch.events.length === 0) return;
   checkBatchInstants(batch);
   const lastSeq = batch.events[batch.events.length - 1].seq;
-  await pool.query(RECORD_BATCH_SQL, [JSON.stringify(batch.events), JSON.stringify(batch.snapshot), lastSeq, batch.resync === true]);
+  await pool.query(RECORD_BATCH_SQL, [JSON.stringify(batch.events), JSON.stringify(batch.snapshot), lastSeq, batch.resync === true, batch.trackingCode ?? null]);
 }

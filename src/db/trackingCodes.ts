@@ -5,6 +5,7 @@
  */
 import type { Pool } from 'pg';
 import { newTrackingCode } from '../intake/trackingCode';
+import type { Logger } from '../logger';
 
 /**
  * The codes of a group of intakes in one statement: each case gets a new random code, or
@@ -30,7 +31,7 @@ const ATTEMPTS = 5;
 /** Cases per statement. */
 const MAX_BATCH = 500;
 
-interface Waiting { caseType: string; attempts: number; waiters: { resolve: (code: string) => void; reject: (err: unknown) => void }[] }
+interface Waiting { caseType: string; attempts: number; preferred?: string; waiters: { resolve: (code: string) => void; reject: (err: unknown) => void }[] }
 
 /**
  * Group commit for intake: while one statement is on its way to Postgres, the intakes that
@@ -46,10 +47,10 @@ class TrackingCodeIssuer {
 
   constructor(private readonly pool: Pool) {}
 
-  issue(caseId: string, caseType: string): Promise<string> {
+  issue(caseId: string, caseType: string, preferred?: string): Promise<string> {
     return new Promise((resolve, reject) => {
       let entry = this.waiting.get(caseId);
-      if (!entry) this.waiting.set(caseId, (entry = { caseType, attempts: 0, waiters: [] }));
+      if (!entry) this.waiting.set(caseId, (entry = { caseType, attempts: 0, preferred, waiters: [] }));
       entry.waiters.push({ resolve, reject });
       if (this.sending) return;
       this.sending = true;
@@ -72,7 +73,7 @@ class TrackingCodeIssuer {
           // Not a named statement: the embedded Postgres of `npm start` and the tests (PGlite behind
           // one socket) shares one session among the pool's connections, where a second PREPARE fails.
           ({ rows } = await this.pool.query<{ case_id: string; code: string }>(ISSUE_SQL, [
-            batch.map(() => newTrackingCode()), batch.map(([caseId]) => caseId), batch.map(([, w]) => w.caseType),
+            batch.map(([, w]) => (w.attempts === 0 && w.preferred) || newTrackingCode()), batch.map(([caseId]) => caseId), batch.map(([, w]) => w.caseType),
           ]));
         } catch (err) {
           for (const [, w] of batch) for (const waiter of w.waiters) waiter.reject(err);
@@ -105,10 +106,125 @@ const issuers = new WeakMap<Pool, TrackingCodeIssuer>();
  * idempotent intake gets the same code). Any case type, by id and type. Concurrent intakes
  * through the same pool share a statement (TrackingCodeIssuer).
  */
-export function issueTrackingCode(pool: Pool, caseId: string, caseType: string): Promise<string> {
+export function issueTrackingCode(pool: Pool, caseId: string, caseType: string, preferred?: string): Promise<string> {
   let issuer = issuers.get(pool);
   if (!issuer) issuers.set(pool, (issuer = new TrackingCodeIssuer(pool)));
-  return issuer.issue(caseId, caseType);
+  return issuer.issue(caseId, caseType, preferred);
+}
+
+interface CodeRow { code: string; caseId: string; caseType: string }
+
+/** How long a new code waits for others to share its INSERT, how many go at once, and the retry pause. */
+const WRITE_LINGER_MS = 20;
+const WRITE_MAX_BATCH = 500;
+const WRITE_RETRY_MS = 1000;
+/** Codes held while Postgres is unreachable; intake refuses new cases (503) once a write has failed. */
+const WRITE_MAX_PENDING = 50_000;
+
+/**
+ * The codes of new cases, written in groups after the answer (a Postgres round trip per intake
+ * was the largest cost the API added to a case's start, BENCHMARKS.md issue 17). A code is
+ * safe before it is written: it travels in the case's workflow memo (`trackingCode`), so a
+ * repeated intake answers it again, and the worker writes it with the case's first read-model
+ * row if this process died before it did (src/db/readModel.ts). A lookup of a code this
+ * process still holds writes it first (read-your-writes within one API process; another
+ * process sees it within WRITE_LINGER_MS). While writes fail the codes are kept and retried,
+ * and `failing` makes intake answer 503 rather than hand out more codes that do not resolve.
+ */
+export class TrackingCodeWriter {
+  private pending = new Map<string, CodeRow>();
+  private inFlight: Promise<void> | null = null;
+  private inFlightCodes = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  failing = false;
+
+  constructor(private readonly pool: Pool, private readonly log?: Logger) {}
+
+  add(row: CodeRow): void {
+    if (this.pending.size >= WRITE_MAX_PENDING) throw new Error('too many tracking codes waiting for Postgres');
+    this.pending.set(row.code, row);
+    if (this.inFlight) return;
+    if (this.pending.size >= WRITE_MAX_BATCH && !this.failing) this.kick();
+    else this.schedule(WRITE_LINGER_MS);
+  }
+
+  /** Whether `code` is one this process has handed out and not yet written. */
+  holds(code: string): boolean {
+    return this.pending.has(code) || this.inFlightCodes.has(code);
+  }
+
+  /** Write what is pending now (one attempt each); for a lookup of a held code and for shutdown. */
+  async flush(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+    this.clearTimer();
+    if (this.pending.size > 0) await (this.inFlight = this.write(false));
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.kick(), ms);
+    this.timer.unref(); // a stopping process writes what it holds through flush(), not by waiting on a retry
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private kick(): void {
+    this.clearTimer();
+    if (!this.inFlight && this.pending.size > 0) this.inFlight = this.write();
+  }
+
+  private async write(retry = true): Promise<void> {
+    const batch = [...this.pending.values()].slice(0, WRITE_MAX_BATCH);
+    for (const r of batch) {
+      this.pending.delete(r.code);
+      this.inFlightCodes.add(r.code);
+    }
+    let ok = false;
+    try {
+      const { rows } = await this.pool.query<{ code: string }>(
+        `INSERT INTO tracking_codes (code, case_id, case_type)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING RETURNING code`,
+        [batch.map((r) => r.code), batch.map((r) => r.caseId), batch.map((r) => r.caseType)]);
+      ok = true;
+      if (rows.length < batch.length) {
+        // Already written by the worker's first row (same code), or a 60-bit collision (a new code would not be the one handed out).
+        const written = new Set(rows.map((r) => r.code));
+        const others = batch.filter((r) => !written.has(r.code));
+        const { rows: found } = await this.pool.query<{ case_id: string; code: string }>(
+          'SELECT case_id, code FROM tracking_codes WHERE case_id = ANY ($1::text[])', [others.map((r) => r.caseId)]);
+        const stored = new Map(found.map((r) => [r.case_id, r.code]));
+        const lost = others.filter((r) => stored.get(r.caseId) !== r.code);
+        if (lost.length > 0) this.log?.error({ cases: lost.map((r) => r.caseId) }, 'tracking codes not stored: taken by another case');
+      }
+      if (this.failing) this.log?.info({ codes: batch.length }, 'tracking code writes resumed');
+      this.failing = false;
+    } catch (err) {
+      for (const r of batch) this.pending.set(r.code, r);
+      if (!this.failing) this.log?.warn({ err: (err as Error).message, codes: this.pending.size }, 'tracking code write failed; keeping the codes and retrying');
+      this.failing = true;
+    } finally {
+      for (const r of batch) this.inFlightCodes.delete(r.code);
+      this.inFlight = null;
+    }
+    if (this.pending.size > 0) {
+      if (!ok) this.schedule(WRITE_RETRY_MS);
+      else if (!retry) return;
+      else if (this.pending.size >= WRITE_MAX_BATCH) this.kick();
+      else this.schedule(WRITE_LINGER_MS);
+    }
+  }
+}
+
+const writers = new WeakMap<Pool, TrackingCodeWriter>();
+
+/** This process's writer of new codes for `pool` (one per pool; the logger of its first caller). */
+export function trackingCodeWriter(pool: Pool, log?: Logger): TrackingCodeWriter {
+  let writer = writers.get(pool);
+  if (!writer) writers.set(pool, (writer = new TrackingCodeWriter(pool, log)));
+  return writer;
 }
 
 /** Codes for many cases at once (an import): cases that have a code keep it, the others get one in one statement. */
@@ -144,6 +260,8 @@ export interface TrackedCase {
 }
 
 export async function trackedCase(pool: Pool, code: string): Promise<TrackedCase | null> {
+  const writer = writers.get(pool);
+  if (writer?.holds(code)) await writer.flush();
   const { rows } = await pool.query(
     `SELECT t.case_id, t.case_type, t.created_at, c.status, p.name AS partner_name,
        (SELECT coalesce(jsonb_agg(jsonb_build_object('type', e.type, 'at', e.at) ORDER BY e.seq), '[]')

@@ -51,6 +51,8 @@ export interface CaseEventBatch {
    * and its deadlines are rewritten even when the stored row already claims this last seq.
    */
   resync?: boolean;
+  /** With the case's first event: its tracking code from the intake (workflow memo), stored unless it has one. */
+  trackingCode?: string;
 }
 
 /**

@@ -2,8 +2,13 @@
  * Every intake route answers with the new case's tracking code. Applied to the route table
  * (not inside each route) so a case type added later gets codes by being listed here.
  */
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { issueTrackingCode } from '../db/trackingCodes';
+import { issueTrackingCode, type TrackingCodeWriter } from '../db/trackingCodes';
+import { caseWorkflowId } from '../domain/caseTypes';
+import type { CaseType } from '../domain/vocabulary';
+import { unavailable } from '../api/problem';
+import { newTrackingCode } from './trackingCode';
 import type { ApiRoutes, RouteSpec } from '../api/routing';
 import { z } from '../api/zod';
 
@@ -25,25 +30,34 @@ export function handlerWithoutTrackingCode(spec: RouteSpec<any, any, any>): Rout
   return untracked.get(spec) ?? spec.handler;
 }
 
-export function withTrackingCodes(routes: ApiRoutes, pool: Pool): void {
+/** The workflow memo field holding the case's tracking code (set at intake). */
+export const TRACKING_CODE_MEMO = 'trackingCode';
+
+export function withTrackingCodes(routes: ApiRoutes, pool: Pool, temporal: Client, writer: TrackingCodeWriter): void {
   for (const spec of routes.routes) {
     const caseType = INTAKE_ROUTES[spec.path];
     if (spec.method !== 'post' || !caseType) continue;
     const handler = spec.handler;
     untracked.set(spec, handler);
     spec.handler = async (ctx) => {
-      // The code is issued while the workflow starts (one Postgres round trip alongside the gRPC
-      // call, not after it), and the answer waits for both: a code handed out is committed. A
-      // start that fails leaves its code unused; nobody was given it (the answer is an error).
-      let issued: Promise<string> | undefined;
-      const beforeStart = (caseId: string) => {
-        issued = issueTrackingCode(pool, caseId, caseType);
-        issued.catch(() => { /* awaited below when the case opened; otherwise nobody waits for it */ });
+      // A new case's code is chosen here and travels in its workflow memo; it is written to
+      // Postgres in groups after the answer (TrackingCodeWriter), not on the request's path.
+      let code: string | null = null;
+      const beforeStart = (): Record<string, string> => {
+        if (writer.failing) throw unavailable('Postgres is unreachable: tracking codes cannot be stored; retry shortly');
+        code = newTrackingCode();
+        return { [TRACKING_CODE_MEMO]: code };
       };
       const reply = await handler({ ...ctx, beforeStart });
       const body = reply.body as { id?: unknown } | undefined;
-      if ((reply.status === 201 || reply.status === 200) && body && typeof body.id === 'string') {
-        reply.body = { ...body, trackingCode: await (issued ?? issueTrackingCode(pool, body.id, caseType)) };
+      if (!body || typeof body.id !== 'string') return reply;
+      if (reply.status === 201 && code) {
+        writer.add({ code, caseId: body.id, caseType });
+        reply.body = { ...body, trackingCode: code };
+      } else if (reply.status === 201 || reply.status === 200) {
+        // A repeat (the case opened before, maybe by another API process whose write is still
+        // pending): the code it was given, from its memo, or the one already stored.
+        reply.body = { ...body, trackingCode: await issueTrackingCode(pool, body.id, caseType, await memoCode(temporal, caseType, body.id)) };
       }
       return reply;
     };
@@ -53,5 +67,16 @@ export function withTrackingCodes(routes: ApiRoutes, pool: Pool): void {
         r.schema = r.schema.extend({ trackingCode: z.string().openapi({ description: 'For the resident: GET /v1/track/{code}, the page /track/{code}' }) });
       }
     }
+  }
+}
+
+/** The tracking code in a case's workflow memo (cases opened before codes travelled there have none). */
+async function memoCode(temporal: Client, caseType: string, caseId: string): Promise<string | undefined> {
+  try {
+    const { memo } = await temporal.workflow.getHandle(caseWorkflowId(caseType as CaseType, caseId)).describe();
+    const code = memo?.[TRACKING_CODE_MEMO];
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined; // issueTrackingCode then answers the stored code, or a new one
   }
 }

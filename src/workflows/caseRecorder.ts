@@ -12,7 +12,7 @@
  * was written before the switch: numbering goes on after it, and a resync re-sends it with
  * this run's events (earlier runs' events were confirmed written before each switch).
  */
-import { ActivityFailure, ApplicationFailure, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { type CaseEvent, type CaseSnapshot, READ_MODEL_DATA_ERROR } from '../domain/caseEvents';
 import { SA } from '../domain/searchAttributes';
@@ -77,7 +77,12 @@ export class CaseRecorder {
       const batches = resync ? chunks(this.timeline.slice(0, end), RESYNC_CHUNK) : [this.timeline.slice(this.writtenSeq - this.baseSeq, end)];
       for (const events of batches) {
         try {
-          await recordCaseEvents({ events, snapshot: this.snapshot(), ...(resync ? { resync } : {}) });
+          // The case's first event carries its tracking code (from the memo the API set at intake), so
+          // a code handed out is stored even when the API went away before its own write.
+          const trackingCode = events[0]?.seq === 1 ? workflowInfo().memo?.trackingCode : undefined;
+          await recordCaseEvents({
+            events, snapshot: this.snapshot(), ...(resync ? { resync } : {}), ...(typeof trackingCode === 'string' ? { trackingCode } : {}),
+          });
         } catch (err) {
           // Postgres will never take this batch (the activity recorded and counted it, reconcile
           // reports it): the case goes on rather than stop. Other failures are not expected

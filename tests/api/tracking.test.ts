@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { issueTrackingCode } from '../../src/db/trackingCodes';
+import { issueTrackingCode, TrackingCodeWriter } from '../../src/db/trackingCodes';
+import { resyncReadModel, serviceRequestWorkflowId } from '../../src/workflows/messages';
 import { DEPARTMENTS } from '../../src/domain/vocabulary';
 import { eventually } from '../support/eventually';
 import { startExtraApi } from '../support/extraApi';
@@ -97,6 +98,60 @@ it('issues the codes of intakes that ask together in one statement, a case asked
   const rest = ids.slice(1).map((id) => new Promise<string>((resolve, reject) => setImmediate(() => issueTrackingCode(counted, id, 'service_request').then(resolve, reject))));
   expect([await first, ...(await Promise.all(rest))]).toEqual(codes.slice(0, 40));
   expect(statements).toBe(3);
+});
+
+it('writes the codes of new cases after the answer, many in one statement, a held code resolving at once', async () => {
+  let statements = 0;
+  const counted = new Proxy(sys.pool, {
+    get: (target, prop) => (prop === 'query'
+      ? (...args: unknown[]) => { statements += 1; return (target.query as (...a: unknown[]) => unknown)(...args); }
+      : Reflect.get(target, prop)),
+  }) as Pool;
+  const writer = new TrackingCodeWriter(counted);
+  const rows = Array.from({ length: 30 }, (_, i) => ({ code: `TESTW${uniq().toUpperCase()}${i}`.slice(0, 12).padEnd(12, '0'), caseId: randomUUID(), caseType: 'service_request' }));
+  for (const r of rows) writer.add(r);
+  expect(rows.every((r) => writer.holds(r.code))).toBe(true);
+  expect(statements).toBe(0); // nothing on the caller's path
+  await writer.flush();
+  expect(statements).toBe(1);
+  expect(rows.some((r) => writer.holds(r.code))).toBe(false);
+  const { rows: stored } = await sys.pool.query<{ case_id: string; code: string }>('SELECT case_id, code FROM tracking_codes WHERE case_id = ANY ($1::text[])', [rows.map((r) => r.caseId)]);
+  expect(new Map(stored.map((r) => [r.case_id, r.code]))).toEqual(new Map(rows.map((r) => [r.caseId, r.code])));
+
+  // Through the API: 12 intakes at once, each code looked up the moment its answer arrives.
+  const opened = await Promise.all(Array.from({ length: 12 }, async () => {
+    const res = await sys.call('POST', '/v1/service-requests', { key: staff, body: serviceRequest() });
+    expect(res.status).toBe(201);
+    return { res, tracked: await track(res.body.trackingCode) };
+  }));
+  for (const { res, tracked } of opened) {
+    expect(tracked.status).toBe(200);
+    expect(tracked.body.caseType).toBe('service_request');
+    expect(res.body.trackingCode).toMatch(/^[0-9A-HJKMNP-TV-Z]{12}$/);
+  }
+});
+
+it('keeps a code handed out when its row is lost: the case\'s first read-model batch stores it again from the workflow memo', async () => {
+  const body = serviceRequest();
+  const headers = { 'Idempotency-Key': `lost-${uniq()}` };
+  const opened = await sys.call('POST', '/v1/service-requests', { key: staff, body, headers });
+  expect(opened.status).toBe(201);
+  const { id, trackingCode: code } = opened.body;
+  await trackedStatus(code, 'awaiting_ack');
+  // As if the API had died before its write: the row is gone.
+  await sys.pool.query('DELETE FROM tracking_codes WHERE case_id = $1', [id]);
+  expect((await track(code)).status).toBe(404);
+  // A repeat of the intake finds the code in the memo and stores that one, not a new one.
+  const again = await sys.call('POST', '/v1/service-requests', { key: staff, body, headers });
+  expect(again.status).toBe(200);
+  expect(again.body.trackingCode).toBe(code);
+  await sys.pool.query('DELETE FROM tracking_codes WHERE case_id = $1', [id]);
+  // The worker's re-send of the timeline (what `npm run reconcile` asks for) carries the first event and the code.
+  await sys.client.workflow.getHandle(serviceRequestWorkflowId(id)).signal(resyncReadModel);
+  const back = await eventually(async () => track(code), { accept: (r) => r.status === 200, what: 'the code stored again' });
+  expect(back.body.status).toBe('awaiting_ack');
+  const { rows } = await sys.pool.query<{ code: string }>('SELECT code FROM tracking_codes WHERE case_id = $1', [id]);
+  expect(rows.map((r) => r.code)).toEqual([code]);
 });
 
 it('follows a service request through every state without a resident string in any answer', async () => {
