@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Pool } from 'pg';
+import { GroupWriter } from '../db/groupWriter';
 import type { Logger } from '../logger';
 import type { Principal } from './auth';
 import { redactPath } from './redact';
@@ -11,91 +12,37 @@ interface AuditRow {
   kind?: AuditKind; clientAborted?: boolean;
 }
 
-/** Rows kept while Postgres is unreachable; beyond this the oldest are dropped (and counted in a warning). */
-const MAX_PENDING = 50_000;
-/** How long a row waits for others to share its INSERT, and how many make a write go at once. */
-const LINGER_MS = 20;
-const MAX_BATCH = 500;
-const RETRY_MS = 1000;
-
 /**
- * Writes audit rows in groups: a row waits up to LINGER_MS for others, and one INSERT
- * carries them all (a Postgres round trip per request was the API's largest cost per intake
- * after the workflow start itself, see BENCHMARKS.md). Rows a failed write held are kept and
- * retried, so a Postgres outage delays the audit log instead of losing it. What a crash can
- * lose is what the last LINGER_MS had not yet written; a stop writes everything out first.
+ * The audit rows, written in groups after the answer (src/db/groupWriter.ts): a row waits up to
+ * 50 ms for others and one INSERT carries up to 500. Rows a failed write held are kept and
+ * retried, so a Postgres outage delays the audit log instead of losing it (beyond 50,000 held
+ * rows the oldest are dropped, counted in a warning). What a crash can lose is what the last
+ * 50 ms had not yet written; a stop writes everything out first.
  */
 export class AuditWriter {
-  private pending: AuditRow[] = [];
-  private inFlight: Promise<void> | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private failing = false;
-  private dropped = 0;
+  private readonly rows: GroupWriter<AuditRow>;
 
-  constructor(private readonly pool: Pool, private readonly log: Logger, private readonly lingerMs = LINGER_MS) {}
+  constructor(pool: Pool, log: Logger, lingerMs = 50) {
+    this.rows = new GroupWriter<AuditRow>({
+      what: 'audit', lingerMs, maxBatch: 500, retryMs: 1000, maxPending: 50_000, overflow: 'drop-oldest', log,
+      write: async (batch) => {
+        await pool.query(
+          `INSERT INTO audit_log (at, key_id, role, method, path, case_id, status, kind, client_aborted)
+           SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::boolean[])`,
+          [batch.map((r) => r.at), batch.map((r) => r.keyId), batch.map((r) => r.role), batch.map((r) => r.method),
+            batch.map((r) => r.path), batch.map((r) => r.caseId), batch.map((r) => r.status), batch.map((r) => r.kind ?? 'write'),
+            batch.map((r) => r.clientAborted ?? false)]);
+      },
+    });
+  }
 
   add(row: AuditRow): void {
-    this.pending.push(row);
-    if (this.pending.length > MAX_PENDING) {
-      this.dropped += this.pending.length - MAX_PENDING;
-      this.pending.splice(0, this.pending.length - MAX_PENDING);
-    }
-    if (this.inFlight) return;
-    if (this.pending.length >= MAX_BATCH && !this.failing) this.kick();
-    else this.schedule(this.lingerMs);
+    this.rows.add(row);
   }
 
-  /** Write whatever is pending (one attempt), for shutdown. */
-  async flush(): Promise<void> {
-    this.clearTimer();
-    while (this.inFlight) await this.inFlight;
-    this.clearTimer();
-    if (this.pending.length > 0) await (this.inFlight = this.write(false));
-  }
-
-  private schedule(ms: number): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => this.kick(), ms);
-  }
-
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
-  private kick(): void {
-    this.clearTimer();
-    if (!this.inFlight && this.pending.length > 0) this.inFlight = this.write();
-  }
-
-  private async write(retry = true): Promise<void> {
-    const batch = this.pending.splice(0, MAX_BATCH);
-    let ok = false;
-    try {
-      await this.pool.query(
-        `INSERT INTO audit_log (at, key_id, role, method, path, case_id, status, kind, client_aborted)
-         SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::boolean[])`,
-        [batch.map((r) => r.at), batch.map((r) => r.keyId), batch.map((r) => r.role), batch.map((r) => r.method),
-          batch.map((r) => r.path), batch.map((r) => r.caseId), batch.map((r) => r.status), batch.map((r) => r.kind ?? 'write'),
-          batch.map((r) => r.clientAborted ?? false)]);
-      ok = true;
-      if (this.failing || this.dropped > 0) {
-        this.log.info({ rows: batch.length, dropped: this.dropped }, 'audit writes resumed');
-        this.failing = false;
-        this.dropped = 0;
-      }
-    } catch (err) {
-      this.pending = batch.concat(this.pending);
-      if (!this.failing) this.log.warn({ err: (err as Error).message, rows: this.pending.length }, 'audit write failed; keeping the rows and retrying');
-      this.failing = true;
-    } finally {
-      this.inFlight = null;
-    }
-    if (retry && this.pending.length > 0) {
-      if (!ok) this.schedule(RETRY_MS);
-      else if (this.pending.length >= MAX_BATCH) this.kick();
-      else this.schedule(this.lingerMs);
-    }
+  /** Write whatever is pending, for shutdown. */
+  flush(): Promise<void> {
+    return this.rows.flush();
   }
 }
 

@@ -6,6 +6,7 @@
 import type { Pool } from 'pg';
 import { newTrackingCode } from '../intake/trackingCode';
 import type { Logger } from '../logger';
+import { GroupWriter } from './groupWriter';
 
 /**
  * The codes of a group of intakes in one statement: each case gets a new random code, or
@@ -114,107 +115,62 @@ export function issueTrackingCode(pool: Pool, caseId: string, caseType: string, 
 
 interface CodeRow { code: string; caseId: string; caseType: string }
 
-/** How long a new code waits for others to share its INSERT, how many go at once, and the retry pause. */
-const WRITE_LINGER_MS = 20;
-const WRITE_MAX_BATCH = 500;
-const WRITE_RETRY_MS = 1000;
-/** Codes held while Postgres is unreachable; intake refuses new cases (503) once a write has failed. */
-const WRITE_MAX_PENDING = 50_000;
+/**
+ * New codes in one statement; it answers the cases whose code is not stored: neither inserted
+ * now nor there already (the worker's first batch may have stored the same code first), i.e. a
+ * 60-bit collision with another case's code. The last SELECT reads the snapshot from before
+ * the INSERT, which is why the inserted ones are taken out through `ins`.
+ */
+const WRITE_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(code, case_id, case_type)
+), ins AS (
+  INSERT INTO tracking_codes (code, case_id, case_type) SELECT code, case_id, case_type FROM input
+  ON CONFLICT DO NOTHING RETURNING code
+)
+SELECT i.case_id FROM input i LEFT JOIN tracking_codes t ON t.case_id = i.case_id
+WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.code = i.code) AND t.code IS DISTINCT FROM i.code`;
 
 /**
- * The codes of new cases, written in groups after the answer (a Postgres round trip per intake
- * was the largest cost the API added to a case's start, BENCHMARKS.md issue 17). A code is
- * safe before it is written: it travels in the case's workflow memo (`trackingCode`), so a
- * repeated intake answers it again, and the worker writes it with the case's first read-model
- * row if this process died before it did (src/db/readModel.ts). A lookup of a code this
- * process still holds writes it first (read-your-writes within one API process; another
- * process sees it within WRITE_LINGER_MS). While writes fail the codes are kept and retried,
- * and `failing` makes intake answer 503 rather than hand out more codes that do not resolve.
+ * The codes of new cases, written in groups after the answer (src/db/groupWriter.ts: up to
+ * 100 ms, up to 500 per INSERT); a Postgres round trip per intake was the largest cost the API
+ * added to a case's start (BENCHMARKS.md, issue 17). A code is safe before it is written: it
+ * travels in the case's workflow memo (`trackingCode`), so a repeated intake answers it again,
+ * and the worker stores it with the case's first read-model batch if this process died before
+ * it did (src/db/readModel.ts). A lookup of a code this process still holds writes it first
+ * (read-your-writes within one API process; another process sees it within 100 ms). While
+ * writes fail the codes are kept and retried, and `failing` makes intake answer 503 rather
+ * than hand out more codes that do not resolve yet.
  */
 export class TrackingCodeWriter {
-  private pending = new Map<string, CodeRow>();
-  private inFlight: Promise<void> | null = null;
-  private inFlightCodes = new Set<string>();
-  private timer: NodeJS.Timeout | null = null;
-  failing = false;
+  private readonly rows: GroupWriter<CodeRow>;
 
-  constructor(private readonly pool: Pool, private readonly log?: Logger) {}
+  constructor(pool: Pool, log?: Logger, lingerMs = 100) {
+    this.rows = new GroupWriter<CodeRow>({
+      what: 'tracking code', lingerMs, maxBatch: 500, retryMs: 1000, maxPending: 50_000, overflow: 'refuse', log,
+      write: async (batch) => {
+        const { rows: lost } = await pool.query<{ case_id: string }>(WRITE_SQL,
+          [batch.map((r) => r.code), batch.map((r) => r.caseId), batch.map((r) => r.caseType)]);
+        if (lost.length > 0) log?.error({ cases: lost.map((r) => r.case_id) }, 'tracking codes not stored: taken by another case');
+      },
+    });
+  }
+
+  get failing(): boolean {
+    return this.rows.failing;
+  }
 
   add(row: CodeRow): void {
-    if (this.pending.size >= WRITE_MAX_PENDING) throw new Error('too many tracking codes waiting for Postgres');
-    this.pending.set(row.code, row);
-    if (this.inFlight) return;
-    if (this.pending.size >= WRITE_MAX_BATCH && !this.failing) this.kick();
-    else this.schedule(WRITE_LINGER_MS);
+    this.rows.add(row);
   }
 
   /** Whether `code` is one this process has handed out and not yet written. */
   holds(code: string): boolean {
-    return this.pending.has(code) || this.inFlightCodes.has(code);
+    return this.rows.holds((r) => r.code === code);
   }
 
-  /** Write what is pending now (one attempt each); for a lookup of a held code and for shutdown. */
-  async flush(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
-    this.clearTimer();
-    if (this.pending.size > 0) await (this.inFlight = this.write(false));
-  }
-
-  private schedule(ms: number): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => this.kick(), ms);
-    this.timer.unref(); // a stopping process writes what it holds through flush(), not by waiting on a retry
-  }
-
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
-  private kick(): void {
-    this.clearTimer();
-    if (!this.inFlight && this.pending.size > 0) this.inFlight = this.write();
-  }
-
-  private async write(retry = true): Promise<void> {
-    const batch = [...this.pending.values()].slice(0, WRITE_MAX_BATCH);
-    for (const r of batch) {
-      this.pending.delete(r.code);
-      this.inFlightCodes.add(r.code);
-    }
-    let ok = false;
-    try {
-      const { rows } = await this.pool.query<{ code: string }>(
-        `INSERT INTO tracking_codes (code, case_id, case_type)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING RETURNING code`,
-        [batch.map((r) => r.code), batch.map((r) => r.caseId), batch.map((r) => r.caseType)]);
-      ok = true;
-      if (rows.length < batch.length) {
-        // Already written by the worker's first row (same code), or a 60-bit collision (a new code would not be the one handed out).
-        const written = new Set(rows.map((r) => r.code));
-        const others = batch.filter((r) => !written.has(r.code));
-        const { rows: found } = await this.pool.query<{ case_id: string; code: string }>(
-          'SELECT case_id, code FROM tracking_codes WHERE case_id = ANY ($1::text[])', [others.map((r) => r.caseId)]);
-        const stored = new Map(found.map((r) => [r.case_id, r.code]));
-        const lost = others.filter((r) => stored.get(r.caseId) !== r.code);
-        if (lost.length > 0) this.log?.error({ cases: lost.map((r) => r.caseId) }, 'tracking codes not stored: taken by another case');
-      }
-      if (this.failing) this.log?.info({ codes: batch.length }, 'tracking code writes resumed');
-      this.failing = false;
-    } catch (err) {
-      for (const r of batch) this.pending.set(r.code, r);
-      if (!this.failing) this.log?.warn({ err: (err as Error).message, codes: this.pending.size }, 'tracking code write failed; keeping the codes and retrying');
-      this.failing = true;
-    } finally {
-      for (const r of batch) this.inFlightCodes.delete(r.code);
-      this.inFlight = null;
-    }
-    if (this.pending.size > 0) {
-      if (!ok) this.schedule(WRITE_RETRY_MS);
-      else if (!retry) return;
-      else if (this.pending.size >= WRITE_MAX_BATCH) this.kick();
-      else this.schedule(WRITE_LINGER_MS);
-    }
+  flush(): Promise<void> {
+    return this.rows.flush();
   }
 }
 

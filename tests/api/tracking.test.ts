@@ -4,10 +4,12 @@
  * answer (JSON or page) ever carries a string the resident or staff typed about them.
  */
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { Pool } from 'pg';
 import { issueTrackingCode, TrackingCodeWriter } from '../../src/db/trackingCodes';
 import { resyncReadModel, serviceRequestWorkflowId } from '../../src/workflows/messages';
 import { DEPARTMENTS } from '../../src/domain/vocabulary';
+import { createLogger } from '../../src/logger';
 import { eventually } from '../support/eventually';
 import { startExtraApi } from '../support/extraApi';
 import { type PartnerSimulator, startPartnerSimulator } from '../support/partnerSimulator';
@@ -107,7 +109,8 @@ it('writes the codes of new cases after the answer, many in one statement, a hel
       ? (...args: unknown[]) => { statements += 1; return (target.query as (...a: unknown[]) => unknown)(...args); }
       : Reflect.get(target, prop)),
   }) as Pool;
-  const writer = new TrackingCodeWriter(counted);
+  const lines: string[] = [];
+  const writer = new TrackingCodeWriter(counted, createLogger('info', 'test', new Writable({ write(chunk, _e, done) { lines.push(String(chunk)); done(); } })));
   const rows = Array.from({ length: 30 }, (_, i) => ({ code: `TESTW${uniq().toUpperCase()}${i}`.slice(0, 12).padEnd(12, '0'), caseId: randomUUID(), caseType: 'service_request' }));
   for (const r of rows) writer.add(r);
   expect(rows.every((r) => writer.holds(r.code))).toBe(true);
@@ -117,6 +120,15 @@ it('writes the codes of new cases after the answer, many in one statement, a hel
   expect(rows.some((r) => writer.holds(r.code))).toBe(false);
   const { rows: stored } = await sys.pool.query<{ case_id: string; code: string }>('SELECT case_id, code FROM tracking_codes WHERE case_id = ANY ($1::text[])', [rows.map((r) => r.caseId)]);
   expect(new Map(stored.map((r) => [r.case_id, r.code]))).toEqual(new Map(rows.map((r) => [r.caseId, r.code])));
+
+  // A code stored already for its case (the worker's first batch came first) is fine; one another case holds is reported.
+  const collision = { code: rows[0].code, caseId: randomUUID(), caseType: 'service_request' };
+  writer.add(rows[1]);
+  writer.add(collision);
+  await writer.flush();
+  expect(statements).toBe(2);
+  const errors = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'tracking codes not stored: taken by another case');
+  expect(errors.map((e) => e.cases)).toEqual([[collision.caseId]]);
 
   // Through the API: 12 intakes at once, each code looked up the moment its answer arrives.
   const opened = await Promise.all(Array.from({ length: 12 }, async () => {
