@@ -2,16 +2,24 @@
  * Tracking codes a resident types from a paper receipt: 12 characters of Crockford's base32
  * (no I, L, O, U: nothing to confuse with 1, 0 or V), 60 random bits, shown in groups of four.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export const TRACKING_CODE_LENGTH = 12;
 
+/** Random bytes drawn 4 KB at a time (one call into the CSPRNG per 341 codes, as node's randomUUID does for its UUIDs), each byte used once. */
+const pool = Buffer.alloc(4092);
+let used = pool.length;
+
 export function newTrackingCode(): string {
-  const bytes = randomBytes(TRACKING_CODE_LENGTH);
+  if (used + TRACKING_CODE_LENGTH > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
   // 256 is a multiple of 32, so each byte's low five bits are uniform.
   let code = '';
-  for (const b of bytes) code += ALPHABET[b & 31];
+  for (let i = used; i < used + TRACKING_CODE_LENGTH; i++) code += ALPHABET[pool[i] & 31];
+  used += TRACKING_CODE_LENGTH;
   return code;
 }
 
