@@ -316,6 +316,42 @@ describe('GET /v1/timeouts', () => {
     expect(seen).toEqual([`${c.breached}/fulfilment`, `${c.review}/review`, `${c.soon}/ack`, `${c.later}/follow_up`, `${c.review}/survey`]);
   });
 
+  it('merges the communities of a limited key soonest first, the same page by page whichever way it is read', async () => {
+    const second = newCommunity('timeouts-second');
+    const { rows } = await sys.pool.query<{ due_at: Date }>(`SELECT due_at FROM case_deadlines WHERE case_id = $1 AND kind = 'review'`, [c.review]);
+    const w = async (o: Parameters<typeof snapshot>[1]) => (await writeCase(sys.pool, snapshot(second, o))).id;
+    const s = {
+      first: await w({ status: 'in_progress', deadlines: { fulfilment: after(now(), -1200) } }),
+      // Due at the same instant as c.review's review, a larger id: listed after it.
+      tie: await w({ id: `zz-${randomUUID()}`, type: 'registration', status: 'in_review', category: 'mortgage', deadlines: { review: rows[0].due_at.toISOString() } }),
+      last: await w({ status: 'awaiting_ack', deadlines: { ack: after(now(), 3600) } }),
+    };
+    const few = await sys.createKey('staff', { communities: [community, second] });
+    const many = await sys.createKey('staff', { communities: [second, community, ...Array.from({ length: 8 }, (_, i) => `${second}-empty-${i}`)] });
+    const pages = async (key: string, query: string, limit: number) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = await sys.call('GET', `/v1/timeouts?within=P2D&limit=${limit}${query}${cursor ? `&cursor=${enc(cursor)}` : ''}`, { key });
+        expect(page.status).toBe(200);
+        seen.push(...page.body.items.map((i: any) => `${i.caseId}/${i.kind}`));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return seen;
+    };
+    const every = [`${s.first}/fulfilment`, `${c.breached}/fulfilment`, `${c.review}/review`, `${s.tie}/review`, `${c.soon}/ack`, `${s.last}/ack`,
+      `${c.later}/follow_up`, `${c.review}/survey`];
+    for (const key of [few, many]) {
+      expect(await pages(key, '', 500)).toEqual(every);
+      expect(await pages(key, '', 3)).toEqual(every);
+      expect(await pages(key, '&kind=review', 1)).toEqual([`${c.review}/review`, `${s.tie}/review`]);
+      expect(await pages(key, '&type=registration', 2)).toEqual([`${c.review}/review`, `${s.tie}/review`, `${c.review}/survey`]);
+      expect(await pages(key, `&community=${enc(second)}`, 2)).toEqual([`${s.first}/fulfilment`, `${s.tie}/review`, `${s.last}/ack`]);
+    }
+    await sys.pool.query('DELETE FROM case_deadlines WHERE case_id = ANY ($1)', [Object.values(s)]);
+    await sys.pool.query('DELETE FROM cases WHERE id = ANY ($1)', [Object.values(s)]);
+  });
+
   it('checks its input, roles and scope', async () => {
     expect((await get('&within=soon')).status).toBe(400);
     expect((await get('&kind=lunch')).status).toBe(400);
