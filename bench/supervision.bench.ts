@@ -7,6 +7,10 @@
  * `GET /healthz`. With several scales (BENCH_SCALES=100000,1000000) each has its own
  * database (BENCH_DATABASE_URL's name + `_<cases>`), and the run ends with the issue 17
  * goal: lists, timeline and timeouts p95 at the largest scale within 1.3x of the smallest.
+ * Every scale is seeded and served before anything is measured, and each figure's samples are
+ * taken in rounds across the scales (one sample of each per round, the order rotating from
+ * round to round; the same warm-up and number of samples for each), so a burst of load from
+ * another process on the machine lands on both sides of the ratio alike.
  *
  *   npm run bench:supervision   BENCH_DATABASE_URL (another database), BENCH_RESEED=1 (seed again),
  *                               BENCH_CASES (100000), BENCH_SCALES (comma-separated case counts),
@@ -35,7 +39,7 @@ const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 /** goalMs null: reported for scale, without a goal (a 500-row page is ten default pages). */
-interface Scenario { name: string; goalMs: number | null; path: (i: number) => string; key?: () => string }
+interface Scenario { name: string; goalMs: number | null; path: (i: number, cases: number) => string; key?: (scale: ScaleRun) => string }
 
 const SCALES = (process.env.BENCH_SCALES ?? String(DEFAULT_SEED.cases)).split(',').map(Number);
 const urlFor = (cases: number) => {
@@ -45,11 +49,15 @@ const urlFor = (cases: number) => {
   return u.toString();
 };
 
-let pool: Pool;
-let server: Server;
-let baseUrl: string;
-let scopedKey: string;
-let scaleCases = DEFAULT_SEED.cases;
+/** One scale under measurement: its database, pool and in-process API, all open together. */
+interface ScaleRun {
+  cases: number;
+  pool: Pool;
+  server: Server;
+  baseUrl: string;
+  scopedKey: string;
+  seedSeconds: number;
+}
 
 async function timeOnce(run: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -57,23 +65,36 @@ async function timeOnce(run: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-async function measure(run: (i: number) => Promise<unknown>): Promise<{ min: number; p50: number; p95: number }> {
-  for (let i = 0; i < WARMUP; i++) await run(i);
-  const times: number[] = [];
-  for (let i = 0; i < ITERATIONS; i++) times.push(await timeOnce(() => run(i)));
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)];
-  return { min: times[0], p50: at(0.5), p95: at(0.95) };
+interface Figures { min: number; p50: number; p95: number }
+
+function figures(times: number[]): Figures {
+  const sorted = [...times].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  return { min: sorted[0], p50: at(0.5), p95: at(0.95) };
 }
 
-async function get(path: string, key = ADMIN_KEY): Promise<unknown> {
-  const res = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${key}` } });
+/**
+ * The same request at every scale, interleaved: WARMUP rounds, then ITERATIONS rounds, each
+ * round one run per scale with the order rotated every round (small first, then large first,
+ * ...). Every scale gets the same warm-up and the same number of samples, and a burst from a
+ * neighbour falls on all of them within the same few milliseconds.
+ */
+async function measureAcross(runs: ScaleRun[], run: (s: ScaleRun, i: number) => Promise<unknown>): Promise<Figures[]> {
+  const order = (round: number) => runs.map((_, k) => (k + round) % runs.length);
+  for (let i = 0; i < WARMUP; i++) for (const k of order(i)) await run(runs[k], i);
+  const times = runs.map(() => [] as number[]);
+  for (let i = 0; i < ITERATIONS; i++) for (const k of order(i)) times[k].push(await timeOnce(() => run(runs[k], i)));
+  return times.map(figures);
+}
+
+async function get(scale: ScaleRun, path: string, key = ADMIN_KEY): Promise<unknown> {
+  const res = await fetch(`${scale.baseUrl}${path}`, { headers: { authorization: `Bearer ${key}` } });
   const body = await res.text();
   if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${body.slice(0, 300)}`);
   return body;
 }
 
-const caseId = (i: number) => benchCaseId(1 + ((i * 7919) % scaleCases));
+const caseId = (cases: number, i: number) => benchCaseId(1 + ((i * 7919) % cases));
 const community = (i: number) => `社区-${String(1 + (i % 50)).padStart(2, '0')}`;
 const enc = encodeURIComponent;
 const yearAgo = new Date(Date.now() - 365 * 86_400_000).toISOString();
@@ -89,27 +110,33 @@ const SCENARIOS: Scenario[] = [
   { name: 'list: type+from+to', goalMs: 20, path: () => `/v1/cases?type=registration&from=${enc(yearAgo)}&to=${enc(monthAgo)}` },
   { name: 'list: community+status+overdue', goalMs: 20, path: (i) => `/v1/cases?community=${enc(community(i))}&status=in_progress&overdue=true` },
   { name: 'list: limit=500', goalMs: null, path: () => '/v1/cases?limit=500' },
-  { name: 'list: scoped key (2 communities)', goalMs: 20, path: () => '/v1/cases', key: () => scopedKey },
-  { name: 'timeline', goalMs: 20, path: (i) => `/v1/cases/${caseId(i)}/history` },
+  { name: 'list: scoped key (2 communities)', goalMs: 20, path: () => '/v1/cases', key: (scale) => scale.scopedKey },
+  { name: 'timeline', goalMs: 20, path: (i, cases) => `/v1/cases/${caseId(cases, i)}/history` },
   { name: 'timeouts: within=PT1H', goalMs: 20, path: () => '/v1/timeouts?within=PT1H' },
   { name: 'timeouts: within=P2D, limit=500', goalMs: null, path: () => '/v1/timeouts?within=P2D&limit=500' },
   { name: 'timeouts: community', goalMs: 20, path: (i) => `/v1/timeouts?within=PT1H&community=${enc(community(i))}` },
-  { name: 'timeouts: scoped key', goalMs: 20, path: () => '/v1/timeouts?within=PT1H', key: () => scopedKey },
+  { name: 'timeouts: scoped key', goalMs: 20, path: () => '/v1/timeouts?within=PT1H', key: (scale) => scale.scopedKey },
   { name: 'summary: by community, all time', goalMs: 50, path: () => '/v1/reports/summary?groupBy=community' },
   { name: 'summary: by partner, all time', goalMs: 50, path: () => '/v1/reports/summary?groupBy=partner' },
   { name: 'summary: by category, all time', goalMs: 50, path: () => '/v1/reports/summary?groupBy=category' },
   { name: 'summary: by partner, one community, all time', goalMs: 50, path: (i) => `/v1/reports/summary?groupBy=partner&community=${enc(community(i))}` },
   { name: 'summary: by category, last 30 days', goalMs: 200, path: () => `/v1/reports/summary?groupBy=category&from=${enc(monthAgo)}` },
-  { name: 'summary: scoped key, by category', goalMs: 50, path: () => '/v1/reports/summary?groupBy=category', key: () => scopedKey },
+  { name: 'summary: scoped key, by category', goalMs: 50, path: () => '/v1/reports/summary?groupBy=category', key: (scale) => scale.scopedKey },
 ];
 
-async function openScale(cases: number): Promise<number> {
-  scaleCases = cases;
+const scales: ScaleRun[] = [];
+
+async function openScale(cases: number): Promise<ScaleRun> {
   const url = urlFor(cases);
   await ensureDatabase(url);
-  pool = createPool(url, 10);
-  open = true;
-  const seedSeconds = await prepareBenchData(pool, out, { ...DEFAULT_SEED, cases });
+  const pool = createPool(url, 10);
+  let seedSeconds: number;
+  try {
+    seedSeconds = await prepareBenchData(pool, out, { ...DEFAULT_SEED, cases });
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
   const config = loadConfig({
     APP_ENV: 'test', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: url, ADMIN_API_KEY: ADMIN_KEY,
     // One client asking thousands of times a minute is the point here, not abuse.
@@ -117,15 +144,17 @@ async function openScale(cases: number): Promise<number> {
   });
   // The supervisor views read Postgres only; no Temporal call happens on these routes.
   const { app } = createApp({ config, pool: explainingPool(pool), temporal: {} as TemporalClient, log: createLogger('silent', 'bench') });
-  server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  const server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   const address = server.address();
-  baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const scale: ScaleRun = { cases, pool, server, baseUrl, scopedKey: '', seedSeconds };
+  scales.push(scale);
   const created = await fetch(`${baseUrl}/v1/api-keys`, {
     method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ role: 'supervisor', name: 'bench supervisor', communities: [community(0), community(1)] }),
   });
-  scopedKey = ((await created.json()) as { key: string }).key;
-  return seedSeconds;
+  scale.scopedKey = ((await created.json()) as { key: string }).key;
+  return scale;
 }
 
 /**
@@ -152,15 +181,14 @@ function explainingPool(p: Pool): Pool {
   });
 }
 
-let open = false;
-async function closeScale() {
-  if (!open) return;
-  open = false;
-  await closeServer(server);
-  await pool.end();
+async function closeScales() {
+  for (const scale of scales.splice(0)) {
+    await closeServer(scale.server);
+    await scale.pool.end();
+  }
 }
 
-afterAll(closeScale);
+afterAll(closeScales);
 
 /** p95 per scenario, per scale. */
 const results = new Map<number, Map<string, number>>();
@@ -170,13 +198,14 @@ const scaleGoal = (name: string) => /^(list|timeline|timeouts)/.test(name);
 
 it(`answers the supervisor views within their goals at ${SCALES.join(' and ')} cases`, async () => {
   const misses: string[] = [];
+  // Every scale seeded and its API listening before the first sample of any of them.
   for (const cases of SCALES) {
-    const seedSeconds = await openScale(cases);
+    const { seedSeconds } = await openScale(cases);
     if (cases >= 1_000_000) recordGoal(`supervision seed of ${cases} cases`, seedSeconds, 600, { op: '<=', unit: 's', digits: 1 });
     if (cases >= 1_000_000 && seedSeconds > 600) misses.push(`seed of ${cases} cases: ${seedSeconds.toFixed(0)} s > 600 s`);
-    misses.push(...(await measureScale(cases)));
-    await closeScale();
   }
+  misses.push(...(await measureScales(scales)));
+  await closeScales();
   if (SCALES.length > 1) {
     const small = results.get(SCALES[0])!;
     const large = results.get(SCALES[SCALES.length - 1])!;
@@ -193,35 +222,48 @@ it(`answers the supervisor views within their goals at ${SCALES.join(' and ')} c
   if (process.env.BENCH_ENFORCE !== '0') expect(misses).toEqual([]);
 });
 
-async function measureScale(cases: number): Promise<string[]> {
-  const p95s = new Map<string, number>();
-  results.set(cases, p95s);
-  const selectOne = await measure(() => pool.query('SELECT 1'));
-  const pkLookup = await measure((i) => pool.query('SELECT * FROM cases WHERE id = $1', [caseId(i)]));
-  const healthz = await measure(() => fetch(`${baseUrl}/healthz`).then((r) => r.text()));
+/** Every baseline and scenario measured across all scales at once; then one table per scale, as before. */
+async function measureScales(runs: ScaleRun[]): Promise<string[]> {
   const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-  out(`\nmachine: ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${load()}`);
-  const { rows } = await pool.query<{ cases: number; events: number; deadlines: number }>(
-    `SELECT (SELECT count(*) FROM cases)::int AS cases, (SELECT count(*) FROM case_events)::int AS events, (SELECT count(*) FROM case_deadlines)::int AS deadlines`);
-  out(`Supervisor views, ${rows[0].cases} cases / ${rows[0].events} events / ${rows[0].deadlines} open deadlines, ${ITERATIONS} runs each (${new Date().toISOString()})`);
-  out(`baselines p95: SELECT 1 ${selectOne.p95.toFixed(2)} ms, primary-key lookup ${pkLookup.p95.toFixed(2)} ms, GET /healthz ${healthz.p95.toFixed(2)} ms\n`);
-  out(`${'scenario'.padEnd(38)} ${'min ms'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'goal'.padStart(6)} ${'p95/goal'.padStart(9)} ${'×SELECT 1'.padStart(10)} ${'×healthz'.padStart(9)}`);
-  const misses: string[] = [];
+  const loadBefore = load();
+  const startedAt = new Date().toISOString();
+  const selectOne = await measureAcross(runs, (s) => s.pool.query('SELECT 1'));
+  const pkLookup = await measureAcross(runs, (s, i) => s.pool.query('SELECT * FROM cases WHERE id = $1', [caseId(s.cases, i)]));
+  const healthz = await measureAcross(runs, (s) => fetch(`${s.baseUrl}/healthz`).then((r) => r.text()));
+  const measured: { s: Scenario; figures: Figures[] }[] = [];
   for (const s of SCENARIOS.filter((x) => x.name.includes(process.env.BENCH_ONLY ?? ''))) {
-    const { min, p50, p95 } = await measure((i) => get(s.path(i), s.key?.()));
+    measured.push({ s, figures: await measureAcross(runs, (scale, i) => get(scale, s.path(i, scale.cases), s.key?.(scale))) });
     if (EXPLAIN_FILE) {
-      plans = [];
-      await get(s.path(0), s.key?.());
-      appendFileSync(EXPLAIN_FILE, `\n### ${s.name} (${cases} cases)\n\n${plans.map((x) => `\`\`\`\n${x}\n\`\`\`\n`).join('\n')}`);
-      plans = null;
+      for (const scale of runs) {
+        plans = [];
+        await get(scale, s.path(0, scale.cases), s.key?.(scale));
+        appendFileSync(EXPLAIN_FILE, `\n### ${s.name} (${scale.cases} cases)\n\n${plans.map((x) => `\`\`\`\n${x}\n\`\`\`\n`).join('\n')}`);
+        plans = null;
+      }
     }
-    const goal = s.goalMs === null ? '-' : String(s.goalMs);
-    const ratio = s.goalMs === null ? '-' : (p95 / s.goalMs).toFixed(2);
-    p95s.set(s.name, p95);
-    out(`${s.name.padEnd(38)} ${min.toFixed(2).padStart(8)} ${p50.toFixed(2).padStart(8)} ${p95.toFixed(2).padStart(8)} ${goal.padStart(6)} ${ratio.padStart(9)} ${(p95 / selectOne.p95).toFixed(1).padStart(10)} ${(p95 / healthz.p95).toFixed(1).padStart(9)}`);
-    recordGoal(`supervision ${s.name}: p95 at ${cases} cases`, p95, s.goalMs, { op: '<=', unit: 'ms', echo: false });
-    if (s.goalMs !== null && p95 > s.goalMs) misses.push(`${s.name}: p95 ${p95.toFixed(1)} ms > ${s.goalMs} ms`);
   }
-  out(`load average after: ${load()}\n`);
+  const loadAfter = load();
+  const misses: string[] = [];
+  for (const [k, scale] of runs.entries()) {
+    const p95s = new Map<string, number>();
+    results.set(scale.cases, p95s);
+    out(`\nmachine: ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadBefore}`);
+    const { rows } = await scale.pool.query<{ cases: number; events: number; deadlines: number }>(
+      `SELECT (SELECT count(*) FROM cases)::int AS cases, (SELECT count(*) FROM case_events)::int AS events, (SELECT count(*) FROM case_deadlines)::int AS deadlines`);
+    const interleaved = runs.length > 1 ? `, interleaved with ${runs.filter((r) => r !== scale).map((r) => r.cases).join(', ')} cases` : '';
+    out(`Supervisor views, ${rows[0].cases} cases / ${rows[0].events} events / ${rows[0].deadlines} open deadlines, ${ITERATIONS} runs each${interleaved} (${startedAt})`);
+    out(`baselines p95: SELECT 1 ${selectOne[k].p95.toFixed(2)} ms, primary-key lookup ${pkLookup[k].p95.toFixed(2)} ms, GET /healthz ${healthz[k].p95.toFixed(2)} ms\n`);
+    out(`${'scenario'.padEnd(38)} ${'min ms'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'goal'.padStart(6)} ${'p95/goal'.padStart(9)} ${'×SELECT 1'.padStart(10)} ${'×healthz'.padStart(9)}`);
+    for (const { s, figures: f } of measured) {
+      const { min, p50, p95 } = f[k];
+      const goal = s.goalMs === null ? '-' : String(s.goalMs);
+      const ratio = s.goalMs === null ? '-' : (p95 / s.goalMs).toFixed(2);
+      p95s.set(s.name, p95);
+      out(`${s.name.padEnd(38)} ${min.toFixed(2).padStart(8)} ${p50.toFixed(2).padStart(8)} ${p95.toFixed(2).padStart(8)} ${goal.padStart(6)} ${ratio.padStart(9)} ${(p95 / selectOne[k].p95).toFixed(1).padStart(10)} ${(p95 / healthz[k].p95).toFixed(1).padStart(9)}`);
+      recordGoal(`supervision ${s.name}: p95 at ${scale.cases} cases`, p95, s.goalMs, { op: '<=', unit: 'ms', echo: false });
+      if (s.goalMs !== null && p95 > s.goalMs) misses.push(`${s.name}: p95 ${p95.toFixed(1)} ms > ${s.goalMs} ms`);
+    }
+    out(`load average after: ${loadAfter}\n`);
+  }
   return misses;
 }

@@ -140,6 +140,43 @@ describe('GET /v1/cases', () => {
     await sys.pool.query('DELETE FROM cases WHERE id = ANY ($1)', [[newer, older]]);
   });
 
+  it('merges the communities of a limited key newest first, the same page by page whichever way it is read', async () => {
+    // A second community's cases between and at the same instants as the first's: the key's
+    // list is both communities' cases in one (created_at, id) order, filters and cursor applied.
+    const second = newCommunity('list-second');
+    const w = async (minutes: number, o: Parameters<typeof snapshot>[1]) => (await writeCase(sys.pool, snapshot(second, { createdAt: after(base, minutes * 60), ...o }))).id;
+    const s = {
+      first: await w(5, { status: 'in_progress', overdue: true }),
+      tie: await w(20, { status: 'in_progress', id: `zz-${randomUUID()}` }), // same instant as c.reg, larger id: listed before it
+      last: await w(45, { status: 'awaiting_ack' }),
+    };
+    const every = [s.last, c.newest, c.escalated, s.tie, c.reg, c.overdue, s.first, c.oldest];
+    // Two communities read one at a time (src/db/caseViews.ts), and the same two among more
+    // than SCOPE_PER_COMMUNITY_MAX (a filter over the newest cases of every community).
+    const few = await sys.createKey('supervisor', { communities: [community, second] });
+    const many = await sys.createKey('supervisor', { communities: [community, second, ...Array.from({ length: 8 }, (_, i) => `${second}-empty-${i}`)] });
+    const pages = async (key: string, query: string, limit: number) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = await sys.call('GET', `/v1/cases?limit=${limit}${query}${cursor ? `&cursor=${enc(cursor)}` : ''}`, { key });
+        expect(page.status).toBe(200);
+        seen.push(...ids(page));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return seen;
+    };
+    for (const key of [few, many]) {
+      expect(await pages(key, '', 500)).toEqual(every);
+      expect(await pages(key, '', 3)).toEqual(every);
+      expect(await pages(key, '&status=in_progress', 1)).toEqual([s.tie, c.overdue, s.first]);
+      expect(await pages(key, '&overdue=true', 2)).toEqual([c.overdue, s.first]);
+      expect(await pages(key, `&from=${enc(after(base, 600))}&to=${enc(after(base, 2700))}`, 2)).toEqual([c.newest, c.escalated, s.tie, c.reg, c.overdue]);
+      expect(await pages(key, `&community=${enc(second)}`, 2)).toEqual([s.last, s.tie, s.first]);
+    }
+    await sys.pool.query('DELETE FROM cases WHERE id = ANY ($1)', [Object.values(s)]);
+  });
+
   it('refuses bad filters and cursors with 400', async () => {
     expect((await list('&cursor=nonsense')).status).toBe(400);
     expect((await list('&status=lost')).status).toBe(400);
@@ -277,6 +314,42 @@ describe('GET /v1/timeouts', () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual([`${c.breached}/fulfilment`, `${c.review}/review`, `${c.soon}/ack`, `${c.later}/follow_up`, `${c.review}/survey`]);
+  });
+
+  it('merges the communities of a limited key soonest first, the same page by page whichever way it is read', async () => {
+    const second = newCommunity('timeouts-second');
+    const { rows } = await sys.pool.query<{ due_at: Date }>(`SELECT due_at FROM case_deadlines WHERE case_id = $1 AND kind = 'review'`, [c.review]);
+    const w = async (o: Parameters<typeof snapshot>[1]) => (await writeCase(sys.pool, snapshot(second, o))).id;
+    const s = {
+      first: await w({ status: 'in_progress', deadlines: { fulfilment: after(now(), -1200) } }),
+      // Due at the same instant as c.review's review, a larger id: listed after it.
+      tie: await w({ id: `zz-${randomUUID()}`, type: 'registration', status: 'in_review', category: 'mortgage', deadlines: { review: rows[0].due_at.toISOString() } }),
+      last: await w({ status: 'awaiting_ack', deadlines: { ack: after(now(), 3600) } }),
+    };
+    const few = await sys.createKey('staff', { communities: [community, second] });
+    const many = await sys.createKey('staff', { communities: [second, community, ...Array.from({ length: 8 }, (_, i) => `${second}-empty-${i}`)] });
+    const pages = async (key: string, query: string, limit: number) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = await sys.call('GET', `/v1/timeouts?within=P2D&limit=${limit}${query}${cursor ? `&cursor=${enc(cursor)}` : ''}`, { key });
+        expect(page.status).toBe(200);
+        seen.push(...page.body.items.map((i: any) => `${i.caseId}/${i.kind}`));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return seen;
+    };
+    const every = [`${s.first}/fulfilment`, `${c.breached}/fulfilment`, `${c.review}/review`, `${s.tie}/review`, `${c.soon}/ack`, `${s.last}/ack`,
+      `${c.later}/follow_up`, `${c.review}/survey`];
+    for (const key of [few, many]) {
+      expect(await pages(key, '', 500)).toEqual(every);
+      expect(await pages(key, '', 3)).toEqual(every);
+      expect(await pages(key, '&kind=review', 1)).toEqual([`${c.review}/review`, `${s.tie}/review`]);
+      expect(await pages(key, '&type=registration', 2)).toEqual([`${c.review}/review`, `${s.tie}/review`, `${c.review}/survey`]);
+      expect(await pages(key, `&community=${enc(second)}`, 2)).toEqual([`${s.first}/fulfilment`, `${s.tie}/review`, `${s.last}/ack`]);
+    }
+    await sys.pool.query('DELETE FROM case_deadlines WHERE case_id = ANY ($1)', [Object.values(s)]);
+    await sys.pool.query('DELETE FROM cases WHERE id = ANY ($1)', [Object.values(s)]);
   });
 
   it('checks its input, roles and scope', async () => {
