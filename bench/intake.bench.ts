@@ -20,7 +20,8 @@
  * clock: escalation steps and maximum hold), options and search attributes.
  *
  *   BENCH_INTAKE_N (2400 per side), BENCH_INTAKE_ROUNDS (8), BENCH_INTAKE_CONCURRENCY (32),
- *   BENCH_INTAKE_HALF_RATE_SECONDS (10), BENCH_ENFORCE=0 to only report
+ *   BENCH_INTAKE_HALF_RATE_SECONDS (10 s of requests per side at half rate), BENCH_INTAKE_HALF_SLICES (8 per side,
+ *   alternating with the other side's), BENCH_ENFORCE=0 to only report
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -41,6 +42,7 @@ const N = Number(process.env.BENCH_INTAKE_N ?? 2400);
 const C = Number(process.env.BENCH_INTAKE_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_INTAKE_ROUNDS ?? 8);
 const HALF_RATE_SECONDS = Number(process.env.BENCH_INTAKE_HALF_RATE_SECONDS ?? 10);
+const HALF_SLICES = Number(process.env.BENCH_INTAKE_HALF_SLICES ?? 8);
 const ENFORCE = process.env.BENCH_ENFORCE !== '0';
 const COMMUNITY = '南湖社区';
 
@@ -191,14 +193,17 @@ it(`opens cases through the API at <= ${GOALS.cpuRatio}x the raw start's CPU per
   out(`    round by round: median ${mid(paired).toFixed(2)}, range ${paired[0].toFixed(2)}-${paired[paired.length - 1].toFixed(2)} (${paired.length} pairs)`);
 
   // Latency at half the API's max rate, open loop (each request is due at a fixed time), after the server has
-  // worked off the closed-loop phases; raw, API, API, raw.
+  // worked off the closed-loop phases. HALF_SLICES short slices per side, alternating (raw, API, API, raw, ...):
+  // a stall of the shared Temporal server (a burst of slow starts within half a second) then falls on both
+  // sides alike instead of on whichever side happened to run then.
   const halfRate = viaApi.rate / 2;
-  const halfCount = Math.max(200, Math.round((halfRate * HALF_RATE_SECONDS) / 2));
+  const halfCount = Math.max(25, Math.round((halfRate * HALF_RATE_SECONDS) / HALF_SLICES));
   const halves = { api: [] as LoadResult[], raw: [] as LoadResult[] };
   const eld = { api: [] as number[], raw: [] as number[] };
   const settled = await settle(services);
   const apiWindows: [number, number][] = [];
-  for (const side of ['raw', 'api', 'api', 'raw'] as const) {
+  const slices = Array.from({ length: HALF_SLICES }, (_, k) => (k % 2 === 0 ? ['raw', 'api'] as const : ['api', 'raw'] as const)).flat();
+  for (const side of slices) {
     const from = Date.now();
     const { result, maxMs } = await withEventLoopDelay(() => phase(() => (side === 'api'
       ? httpPost(halfCount, { mode: 'open', rate: halfRate, concurrency: 512 })
@@ -212,9 +217,9 @@ it(`opens cases through the API at <= ${GOALS.cpuRatio}x the raw start's CPU per
   const merged = (rs: LoadResult[]) => summarise(rs.flatMap((r) => Array.from(r.latencies)), rs.reduce((t, r) => t + r.seconds, 0));
   const apiHalf = merged(halves.api);
   const rawHalf = merged(halves.raw);
-  out(`  at half the max rate (${halfRate.toFixed(0)}/s, open loop, 2 x ${halfCount} requests per side, after ${settled.toFixed(0)} s for the server to settle):`);
+  out(`  at half the max rate (${halfRate.toFixed(0)}/s, open loop, ${HALF_SLICES} slices of ${halfCount} requests per side, alternating, after ${settled.toFixed(0)} s for the server to settle):`);
   const half = (name: string, t: ReturnType<typeof merged>, rs: LoadResult[], e: number[]) =>
-    out(`    ${name.padEnd(28)} p50 ${t.p50.toFixed(1)} ms  p90 ${t.p90.toFixed(1)} ms  p99 ${t.p99.toFixed(1)} ms  max ${t.max.toFixed(1)} ms (runs: p99 ${rs.map((r) => r.p99.toFixed(0)).join(' and ')} ms; event-loop delay max ${e.map((x) => x.toFixed(0)).join(' and ')} ms)`);
+    out(`    ${name.padEnd(28)} p50 ${t.p50.toFixed(1)} ms  p90 ${t.p90.toFixed(1)} ms  p99 ${t.p99.toFixed(1)} ms  max ${t.max.toFixed(1)} ms (slices: p99 ${rs.map((r) => r.p99.toFixed(0)).join(' ')} ms; event-loop delay max ${Math.max(...e).toFixed(0)} ms)`);
   half('POST /v1/service-requests', apiHalf, halves.api, eld.api);
   out(`      of which in the API (its request log, first middleware to response sent): p50 ${server.p50} ms  p90 ${server.p90} ms  p99 ${server.p99} ms  max ${server.max} ms (${server.count} requests)`);
   half('raw workflow.start', rawHalf, halves.raw, eld.raw);
