@@ -8,7 +8,7 @@
  *
  * At most BENCH_LIFECYCLE_INFLIGHT cases are open at a time on either side (a new one is
  * opened when one closes), so both run at their sustained rate rather than piling up.
- * Prints cases/s, `lifecycle ratio: X` (goal >= 0.5), CPU per case of this process,
+ * Prints cases/s, `lifecycle ratio: X` (goal >= 0.7, issue 17; 0.5 in the first round), CPU per case of this process,
  * the Temporal server and Postgres, history events per case, and a CPU profile.
  *
  *   BENCH_LIFECYCLE_CASES (1000 per side), BENCH_LIFECYCLE_INFLIGHT (64), BENCH_LIFECYCLE_THINK_MS (250),
@@ -288,7 +288,7 @@ afterAll(async () => {
 
 interface SidePhase extends CpuSpent { cases: number }
 
-it('runs resident requests through the whole lifecycle at >= 0.5 of the bare workflow rate', async () => {
+it('runs resident requests through the whole lifecycle at >= 0.7 of the bare workflow rate', async () => {
   out(`\nLifecycle bench: ${machine()}`);
   out(`  ${N} cases per side, ${IN_FLIGHT} open at a time, ${THINK_MS} ms before each action; ${PARTNERS} partners (loopback webhooks); API + production worker in this process`);
   const run = (count: number, open: () => Promise<void>) => withCpu(services, () => pooled(count, IN_FLIGHT, () => open())).then((r): SidePhase => {
@@ -342,7 +342,7 @@ it('runs resident requests through the whole lifecycle at >= 0.5 of the bare wor
     line('production workflow + worker, SDK client', sdk);
     out(`  split (rate ratios): search attributes ${(bareSa.rate / bareTotal.rate).toFixed(2)}, rest of the workflow and worker ${(sdk.rate / bareSa.rate).toFixed(2)}, REST API ${(real.rate / sdk.rate).toFixed(2)}`);
   }
-  goal('service request lifecycle ratio', ratio, 0.5, { op: '>=', note: `API + worker / bare, ${N} cases per side` });
+  goal('service request lifecycle ratio', ratio, 0.7, { op: '>=', note: `API + worker / bare, ${N} cases per side` });
 
   // History events per case, from a few closed cases of each kind.
   const { rows } = await api.pool.query<{ workflow_id: string }>(`SELECT workflow_id FROM cases WHERE status = 'closed' ORDER BY random() LIMIT 3`);
@@ -361,5 +361,5 @@ it('runs resident requests through the whole lifecycle at >= 0.5 of the bare wor
   }
   out('');
 
-  if (ENFORCE) expect(ratio).toBeGreaterThanOrEqual(0.5);
+  if (ENFORCE) expect(ratio).toBeGreaterThanOrEqual(0.7);
 });

@@ -29,7 +29,7 @@ import { loadConfig } from '../src/config';
 import { createPool, type Pool } from '../src/db/pool';
 import { createLogger } from '../src/logger';
 import { closeServer } from '../src/server';
-import { BENCH_DATABASE_URL, ensureDatabase, prepareBenchData } from './database';
+import { BENCH_DATABASE_URL, ensureDatabase, prepareBenchData, type SeedRecord } from './database';
 import { goal as recordGoal } from './support/goals';
 import { benchCaseId, DEFAULT_SEED } from './seed';
 
@@ -56,7 +56,8 @@ interface ScaleRun {
   server: Server;
   baseUrl: string;
   scopedKey: string;
-  seedSeconds: number;
+  /** How long seeding this scale's data took (now, or when it was seeded; null: not recorded). */
+  seed: SeedRecord | null;
 }
 
 async function timeOnce(run: () => Promise<unknown>): Promise<number> {
@@ -130,9 +131,9 @@ async function openScale(cases: number): Promise<ScaleRun> {
   const url = urlFor(cases);
   await ensureDatabase(url);
   const pool = createPool(url, 10);
-  let seedSeconds: number;
+  let seed: SeedRecord | null;
   try {
-    seedSeconds = await prepareBenchData(pool, out, { ...DEFAULT_SEED, cases });
+    seed = await prepareBenchData(pool, out, { ...DEFAULT_SEED, cases });
   } catch (err) {
     await pool.end();
     throw err;
@@ -147,7 +148,7 @@ async function openScale(cases: number): Promise<ScaleRun> {
   const server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   const address = server.address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const scale: ScaleRun = { cases, pool, server, baseUrl, scopedKey: '', seedSeconds };
+  const scale: ScaleRun = { cases, pool, server, baseUrl, scopedKey: '', seed };
   scales.push(scale);
   const created = await fetch(`${baseUrl}/v1/api-keys`, {
     method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
@@ -200,9 +201,12 @@ it(`answers the supervisor views within their goals at ${SCALES.join(' and ')} c
   const misses: string[] = [];
   // Every scale seeded and its API listening before the first sample of any of them.
   for (const cases of SCALES) {
-    const { seedSeconds } = await openScale(cases);
-    if (cases >= 1_000_000) recordGoal(`supervision seed of ${cases} cases`, seedSeconds, 600, { op: '<=', unit: 's', digits: 1 });
-    if (cases >= 1_000_000 && seedSeconds > 600) misses.push(`seed of ${cases} cases: ${seedSeconds.toFixed(0)} s > 600 s`);
+    const { seed } = await openScale(cases);
+    if (cases >= 1_000_000) {
+      const when = seed === null ? 'reused data seeded before seed times were kept: BENCH_RESEED=1 to measure' : seed.reused ? `reused data, seeded at ${seed.at.toISOString()}` : 'seeded in this run';
+      recordGoal(`supervision seed of ${cases} cases`, seed?.seconds ?? Number.NaN, 600, { op: '<=', unit: 's', digits: 1, note: when });
+      if (seed && seed.seconds > 600) misses.push(`seed of ${cases} cases: ${seed.seconds.toFixed(0)} s > 600 s`);
+    }
   }
   misses.push(...(await measureScales(scales)));
   await closeScales();
