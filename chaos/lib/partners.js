@@ -165,10 +165,14 @@ class PartnerWorld {
         category: this.category, description: `chaos intake ${idempotencyKey}`, urgency: 'normal', channel: 'phone',
       };
       const answers = new Set();
+      const codes = new Set();
       let res;
       for (let attempt = 0; ; attempt++) {
         res = await this.api.callRetrying('POST', '/v1/service-requests', { key: this.staffKey, body, headers: { 'idempotency-key': idempotencyKey } }, { deadline: this.deadline() });
-        if (res.status === 201 || res.status === 200) answers.add(res.body.id);
+        if (res.status === 201 || res.status === 200) {
+          answers.add(res.body.id);
+          codes.add(res.body.trackingCode);
+        }
         // One more repeat after success: the answer must name the same case (a client that lost the first answer).
         if ((res.status === 201 || res.status === 200) && attempt === 0 && i % 10 === 0) continue;
         break;
@@ -180,8 +184,9 @@ class PartnerWorld {
         return;
       }
       const caseId = res.body.id;
-      const entry = this.cases.get(caseId) ?? { index: i, idempotencyKey, answers: new Set(), error: null };
+      const entry = this.cases.get(caseId) ?? { index: i, idempotencyKey, answers: new Set(), codes: new Set(), error: null };
       for (const a of answers) entry.answers.add(a);
+      for (const c of codes) entry.codes.add(c);
       this.cases.set(caseId, entry);
       this.byIdempotencyKey.set(idempotencyKey, answers);
       this.stats.opened += 1;

@@ -93,6 +93,17 @@ async function verifyScenario({ pool, world, expected, temporal, readModelQuery,
   if (duplicateCases) problems.push(`${duplicateCases} duplicate cases for one Idempotency-Key`);
   for (const [key, answers] of world.byIdempotencyKey) if (answers.size > 1) problems.push(`Idempotency-Key ${key} answered with ${answers.size} different cases`);
 
+  // Every answer for a case carried one tracking code, and that code is stored for the case: also
+  // when the API that handed it out was killed before writing it (the worker stores it from the
+  // workflow memo with the case's first read-model batch; docs/intake.md).
+  const { rows: codeRows } = await pool.query('SELECT case_id, code FROM tracking_codes WHERE case_id = ANY ($1::text[])', [[...world.cases.keys()]]);
+  const storedCode = new Map(codeRows.map((r) => [r.case_id, r.code]));
+  for (const [id, entry] of world.cases) {
+    const codes = [...(entry.codes ?? [])];
+    if (codes.length !== 1) problems.push(`${id}: answered with ${codes.length} different tracking codes`);
+    else if (storedCode.get(id) !== codes[0]) problems.push(`${id}: the tracking code answered is not the one stored (${storedCode.get(id) ?? 'none'})`);
+  }
+
   let finalOk = 0;
   for (const r of caseRows) {
     if (r.status === 'closed' && r.outcome === 'satisfied') finalOk += 1;
