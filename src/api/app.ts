@@ -74,7 +74,7 @@ export function buildRoutes(deps: ApiDeps): ApiRoutes {
   sessionRoutes(routes, deps);
   orderLinkRoutes(routes, deps);
   extensionRequestRoutes(routes, deps);
-  withTrackingCodes(routes, deps.pool, deps.temporal, trackingCodeWriter(deps.pool, deps.log)); // last: it wraps the intake routes declared above
+  withTrackingCodes(routes, deps.pool, trackingCodeWriter(deps.pool, deps.log)); // last: it wraps the intake routes declared above
   return routes;
 }
 

@@ -6,6 +6,7 @@ import type { CaseType } from '../domain/vocabulary';
 import { startCaseWorkflow } from '../temporal/startCase';
 import type { Config } from '../config';
 import type { Principal } from './auth';
+import type { IntakeMemo } from './routing';
 import { badRequest, conflict } from './problem';
 import { isAlreadyStarted } from './workflowCalls';
 
@@ -55,14 +56,14 @@ function derivedUuid(name: string): string {
  * Start the case's workflow (one workflow per case id, ever, within retention). A repeat of
  * an earlier request (same API key and Idempotency-Key) finds the workflow started: with
  * the same body it is that case again (`repeat: true`, answered 200), with another body a
- * 409 naming the case. One gRPC call for a new case; no database round trip. `beforeStart`
- * (HandlerContext) hears the case id first and adds to the memo.
+ * 409 naming the case. One gRPC call for a new case; no database round trip. `intakeMemo`
+ * (HandlerContext) adds to the memo, and hears a repeat's memo.
  */
 export async function startCase<T extends CaseType>(
   temporal: Client, type: T, input: CaseWorkflowInputs[T], taskQueue: string, intake: CaseIntake,
-  beforeStart?: (caseId: string) => Record<string, string>,
+  intakeMemo?: IntakeMemo,
 ): Promise<{ repeat: boolean }> {
-  const memo = { ...beforeStart?.(intake.caseId), ...(intake.requestHash ? { [REQUEST_HASH_MEMO]: intake.requestHash } : {}) };
+  const memo = { ...intakeMemo?.add(intake.caseId), ...(intake.requestHash ? { [REQUEST_HASH_MEMO]: intake.requestHash } : {}) };
   try {
     await startCaseWorkflow(temporal, type, input, {
       taskQueue,
@@ -78,5 +79,6 @@ export async function startCase<T extends CaseType>(
   if (started.memo?.[REQUEST_HASH_MEMO] !== intake.requestHash) {
     throw conflict('this Idempotency-Key was already used with a different request body', { caseId: intake.caseId });
   }
+  intakeMemo?.found(started.memo);
   return { repeat: true };
 }

@@ -14,6 +14,14 @@ import { z } from './zod';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
+/** The tracking code's way through the workflow memo (src/intake/trackingIntake.ts). */
+export interface IntakeMemo {
+  /** Called with the new case's id just before its workflow is started; the result goes into the memo. */
+  add(caseId: string): Record<string, string>;
+  /** A repeat: the memo of the case started before. */
+  found(memo: Record<string, unknown> | undefined): void;
+}
+
 export interface HandlerContext<B, Q, P> {
   body: B;
   query: Q;
@@ -21,11 +29,8 @@ export interface HandlerContext<B, Q, P> {
   principal: Principal;
   req: Request;
   res: Response;
-  /**
-   * Intake routes: called with the new case's id just before its workflow is started; what it
-   * returns goes into the workflow's memo (the tracking code, src/intake/trackingIntake.ts).
-   */
-  beforeStart?: (caseId: string) => Record<string, string>;
+  /** Intake routes: what goes into a new case's workflow memo, and what a repeat finds there (startCase). */
+  intakeMemo?: IntakeMemo;
 }
 
 export interface Reply {

@@ -2,14 +2,11 @@
  * Every intake route answers with the new case's tracking code. Applied to the route table
  * (not inside each route) so a case type added later gets codes by being listed here.
  */
-import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { issueTrackingCode, type TrackingCodeWriter } from '../db/trackingCodes';
-import { caseWorkflowId } from '../domain/caseTypes';
-import type { CaseType } from '../domain/vocabulary';
 import { unavailable } from '../api/problem';
 import { newTrackingCode } from './trackingCode';
-import type { ApiRoutes, RouteSpec } from '../api/routing';
+import type { ApiRoutes, IntakeMemo, RouteSpec } from '../api/routing';
 import { z } from '../api/zod';
 
 /** Intake route -> the case type of what it opens. */
@@ -33,7 +30,7 @@ export function handlerWithoutTrackingCode(spec: RouteSpec<any, any, any>): Rout
 /** The workflow memo field holding the case's tracking code (set at intake). */
 export const TRACKING_CODE_MEMO = 'trackingCode';
 
-export function withTrackingCodes(routes: ApiRoutes, pool: Pool, temporal: Client, writer: TrackingCodeWriter): void {
+export function withTrackingCodes(routes: ApiRoutes, pool: Pool, writer: TrackingCodeWriter): void {
   for (const spec of routes.routes) {
     const caseType = INTAKE_ROUTES[spec.path];
     if (spec.method !== 'post' || !caseType) continue;
@@ -43,12 +40,19 @@ export function withTrackingCodes(routes: ApiRoutes, pool: Pool, temporal: Clien
       // A new case's code is chosen here and travels in its workflow memo; it is written to
       // Postgres in groups after the answer (TrackingCodeWriter), not on the request's path.
       let code: string | null = null;
-      const beforeStart = (): Record<string, string> => {
-        if (writer.failing) throw unavailable('Postgres is unreachable: tracking codes cannot be stored; retry shortly');
-        code = newTrackingCode();
-        return { [TRACKING_CODE_MEMO]: code };
+      let repeatCode: string | undefined;
+      const intakeMemo: IntakeMemo = {
+        add: () => {
+          if (writer.failing) throw unavailable('Postgres is unreachable: tracking codes cannot be stored; retry shortly');
+          code = newTrackingCode();
+          return { [TRACKING_CODE_MEMO]: code };
+        },
+        found: (memo) => {
+          const c = memo?.[TRACKING_CODE_MEMO];
+          repeatCode = typeof c === 'string' ? c : undefined;
+        },
       };
-      const reply = await handler({ ...ctx, beforeStart });
+      const reply = await handler({ ...ctx, intakeMemo });
       const body = reply.body as { id?: unknown } | undefined;
       if (!body || typeof body.id !== 'string') return reply;
       if (reply.status === 201 && code) {
@@ -56,8 +60,8 @@ export function withTrackingCodes(routes: ApiRoutes, pool: Pool, temporal: Clien
         reply.body = { ...body, trackingCode: code };
       } else if (reply.status === 201 || reply.status === 200) {
         // A repeat (the case opened before, maybe by another API process whose write is still
-        // pending): the code it was given, from its memo, or the one already stored.
-        reply.body = { ...body, trackingCode: await issueTrackingCode(pool, body.id, caseType, await memoCode(temporal, caseType, body.id)) };
+        // pending): the code it was given, from the memo startCase found, or the one already stored.
+        reply.body = { ...body, trackingCode: await issueTrackingCode(pool, body.id, caseType, repeatCode) };
       }
       return reply;
     };
@@ -70,13 +74,3 @@ export function withTrackingCodes(routes: ApiRoutes, pool: Pool, temporal: Clien
   }
 }
 
-/** The tracking code in a case's workflow memo (cases opened before codes travelled there have none). */
-async function memoCode(temporal: Client, caseType: string, caseId: string): Promise<string | undefined> {
-  try {
-    const { memo } = await temporal.workflow.getHandle(caseWorkflowId(caseType as CaseType, caseId)).describe();
-    const code = memo?.[TRACKING_CODE_MEMO];
-    return typeof code === 'string' ? code : undefined;
-  } catch {
-    return undefined; // issueTrackingCode then answers the stored code, or a new one
-  }
-}

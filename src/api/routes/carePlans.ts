@@ -79,7 +79,7 @@ export function carePlanRoutes(routes: ApiRoutes, deps: ApiDeps): void {
       200: { description: 'the same Idempotency-Key and body: the plan opened before', schema: CreatedCarePlan },
       409: { description: 'the Idempotency-Key was used with another body' },
     },
-    handler: async ({ body, principal, req, beforeStart }) => {
+    handler: async ({ body, principal, req, intakeMemo }) => {
       if (!inCommunityScope(principal, body.resident.community)) throw forbidden(`your key may not open cases in community ${body.resident.community}`);
       await requireActivePartner(pool, body.partnerId, 'body.partnerId');
       const intake = caseIntake('care_plan', principal, req.header('idempotency-key'), body);
@@ -91,7 +91,7 @@ export function carePlanRoutes(routes: ApiRoutes, deps: ApiDeps): void {
         caseId, intake: body, openedBy: actorOf(principal), openedAt: new Date(openedAt).toISOString(), sla, ...continueAsNewAfter(config),
       };
       const initial = initialCarePlanState(input);
-      const { repeat } = await startCase(temporal, 'care_plan', input, taskQueue, intake, beforeStart);
+      const { repeat } = await startCase(temporal, 'care_plan', input, taskQueue, intake, intakeMemo);
       if (!repeat) return { status: 201, body: await carePlanView(pool, initial), caseId, headers: { Location: `/v1/care-plans/${caseId}` } };
       return { status: 200, body: await carePlanView(pool, (await currentState(caseId)) ?? initial), caseId };
     },

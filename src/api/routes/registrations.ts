@@ -102,7 +102,7 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
       200: { description: 'the same Idempotency-Key and body: the case opened before', schema: RegistrationView },
       409: { description: 'the Idempotency-Key was used with another body' },
     },
-    handler: async ({ body, principal, req, beforeStart }) => {
+    handler: async ({ body, principal, req, intakeMemo }) => {
       if (!inCommunityScope(principal, body.community)) {
         throw forbidden(body.community ? `your key may not open cases in community ${body.community}` : 'your key is limited to communities: name the community');
       }
@@ -121,7 +121,7 @@ export function registrationRoutes(routes: ApiRoutes, { pool, temporal, config }
         openedBy: actorOf(principal), openedAt: new Date(openedAt).toISOString(), ...continueAsNewAfter(config),
       };
       const initial = initialRegistrationState(input);
-      const { repeat } = await startCase(temporal, 'registration', input, taskQueue, intake, beforeStart);
+      const { repeat } = await startCase(temporal, 'registration', input, taskQueue, intake, intakeMemo);
       if (!repeat) return { status: 201, body: registrationView(initial), caseId, headers: { Location: `/v1/registrations/${caseId}` } };
       return { status: 200, body: registrationView((await currentState(caseId)) ?? initial), caseId };
     },

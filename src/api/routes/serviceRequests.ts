@@ -94,7 +94,7 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
       200: { description: 'the same Idempotency-Key and body: the case opened before', schema: ServiceRequestView },
       409: { description: 'the Idempotency-Key was used with another body' },
     },
-    handler: async ({ body, principal, req, beforeStart }) => {
+    handler: async ({ body, principal, req, intakeMemo }) => {
       if (!inCommunityScope(principal, body.resident.community)) {
         throw forbidden(`your key may not open cases in community ${body.resident.community}`);
       }
@@ -106,7 +106,7 @@ export function serviceRequestRoutes(routes: ApiRoutes, { pool, temporal, config
         caseId, intake: body satisfies ServiceRequestIntake, sla: await withSlaClock(pool, sla, openedAt, true),
         openedBy: actorOf(principal), openedAt: new Date(openedAt).toISOString(), ...continueAsNewAfter(config),
       };
-      const { repeat } = await startCase(temporal, 'service_request', input, taskQueue, intake, beforeStart);
+      const { repeat } = await startCase(temporal, 'service_request', input, taskQueue, intake, intakeMemo);
       const initial = initialServiceRequestState(input);
       if (!repeat) return { status: 201, body: serviceRequestView(initial), caseId, headers: { Location: `/v1/service-requests/${caseId}` } };
       const state = (await currentState(caseId)) ?? initial;
