@@ -24,16 +24,23 @@ export const LOG_FLUSH_MS = 250;
  * SIGKILL can lose is the last LOG_FLUSH_MS of lines; the audit log (Postgres) is the record
  * of who did what, not these lines.
  */
+const buffered = new Set<ReturnType<typeof pino.destination>>();
+let flushTimer: NodeJS.Timeout | null = null;
+
 export function bufferedDestination(dest: number | string = 1): pino.DestinationStream {
   const stream = pino.destination({ dest, sync: false, minLength: LOG_BUFFER_BYTES });
-  const timer = setInterval(() => {
-    try { stream.flush(); } catch { /* not open yet, or closed */ }
-  }, LOG_FLUSH_MS);
-  timer.unref();
-  process.once('exit', () => {
-    clearInterval(timer);
-    try { stream.flushSync(); } catch { /* nothing to write, or not open */ }
-  });
+  buffered.add(stream);
+  if (!flushTimer) {
+    // One timer and one exit hook for every buffered stream of the process.
+    flushTimer = setInterval(() => {
+      for (const s of buffered) try { s.flush(); } catch { /* not open yet, or closed */ }
+    }, LOG_FLUSH_MS);
+    flushTimer.unref();
+    process.once('exit', () => {
+      for (const s of buffered) try { s.flushSync(); } catch { /* nothing to write, or not open */ }
+    });
+  }
+  stream.on('close', () => buffered.delete(stream));
   return stream;
 }
 
